@@ -1,0 +1,409 @@
+//! The values the pallet stores and returns: commitments, scores, ratings, the run configuration.
+//!
+//! Every fractional quantity is a [`FixedI64`]: an `i64` scaled by 10⁹ (nine decimal places), so
+//! a client converts with `value as f64 / 1e9` and `(x * 1e9).round() as i64`.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::RuntimeDebug;
+use scale_info::TypeInfo;
+use sp_runtime::{FixedI64, FixedPointNumber, Perbill};
+
+#[cfg(feature = "std")]
+use serde::{Deserialize, Serialize};
+
+use alloc::vec::Vec;
+
+/// A training window: `block_number / blocks_per_window`.
+pub type Window = u64;
+
+/// `1.0` in [`FixedI64`] inner units.
+pub const ONE: i64 = 1_000_000_000;
+
+/// Lowest gradient score or own-data improvement a validator may submit: −1000 (the loss grew a
+/// thousandfold). Relative improvements cannot exceed `1.0` (loss after ≥ 0).
+pub const MIN_RELATIVE_IMPROVEMENT: FixedI64 = FixedI64::from_inner(-1_000 * ONE);
+/// Highest gradient score or own-data improvement: `1.0` (the loss dropped to zero).
+pub const MAX_RELATIVE_IMPROVEMENT: FixedI64 = FixedI64::from_inner(ONE);
+/// The score a copy-flagged or failed miner gets for ranking: below any valid gradient score.
+pub const WORST_SCORE: FixedI64 = FixedI64::from_inner(-1_000 * ONE - 1);
+
+/// Initial skill μ₀ of a new miner (OpenSkill default 25).
+pub const INITIAL_MU: FixedI64 = FixedI64::from_inner(25 * ONE);
+/// Initial uncertainty σ₀ = 25/3 of a new miner.
+pub const INITIAL_SIGMA: FixedI64 = FixedI64::from_inner(8_333_333_333);
+
+/// What a miner promised about one payload: validators check fetched bytes against it.
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct Commitment<BlockNumber> {
+	/// Blake2-256 of the payload bytes.
+	pub payload_hash: [u8; 32],
+	/// Exact payload size in bytes.
+	pub payload_size: u64,
+	/// Block in which the commitment was recorded.
+	pub committed_at: BlockNumber,
+}
+
+/// A checkpoint a validator or miner holds and serves, so late joiners can fetch and verify it.
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct CheckpointAnnouncement<BlockNumber> {
+	/// Blake2-256 of the checkpoint bytes.
+	pub checkpoint_hash: [u8; 32],
+	/// Exact checkpoint size in bytes.
+	pub checkpoint_size: u64,
+	/// Block in which the announcement was recorded.
+	pub announced_at: BlockNumber,
+}
+
+/// Why a validator could not evaluate a miner's payload (the score is then a failure).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	Ord,
+	PartialOrd,
+	RuntimeDebug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum FailureReason {
+	/// The miner did not serve the committed payload.
+	MissingPayload,
+	/// The fetched bytes do not hash to the committed hash (or have another size).
+	HashMismatch,
+	/// The bytes match the commitment but do not decode as a payload of this run.
+	Malformed,
+}
+
+/// One validator's measurements of one miner in one window (Gauntlet, see the spec).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	RuntimeDebug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct MinerScore {
+	/// `(loss_before_random − loss_after_random) / loss_before_random`, in
+	/// [`MIN_RELATIVE_IMPROVEMENT`, `MAX_RELATIVE_IMPROVEMENT`]. This is what miners are ranked by.
+	pub gradient_score: FixedI64,
+	/// The same relative improvement on the miner's own assigned data, same range.
+	pub own_improvement: FixedI64,
+	/// +1 if the improvement on own data exceeds that on random data, else −1.
+	pub binary_indicator: i8,
+	/// Sync score `max(0, 1 − min(steps_behind, 5)/5)^2.5`, in [0, 1].
+	pub sync_score: FixedI64,
+	/// The payload's top-k indices overlap another miner's above the copy threshold.
+	pub copy_suspected: bool,
+	/// Set when the payload could not be evaluated; the measurements are then meaningless.
+	pub failure: Option<FailureReason>,
+}
+
+impl MinerScore {
+	/// The value this score contributes to ranking: the gradient score, or [`WORST_SCORE`] when
+	/// the validator flagged the payload as copied or failed.
+	pub fn ranking_score(&self) -> FixedI64 {
+		if self.copy_suspected || self.failure.is_some() {
+			WORST_SCORE
+		} else {
+			self.gradient_score
+		}
+	}
+}
+
+/// A miner's skill rating (OpenSkill Plackett-Luce).
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct Rating {
+	/// Mean skill μ.
+	pub mu: FixedI64,
+	/// Uncertainty σ.
+	pub sigma: FixedI64,
+}
+
+impl Rating {
+	/// The rating every miner starts with: μ = 25, σ = 25/3.
+	pub const INITIAL: Rating = Rating { mu: INITIAL_MU, sigma: INITIAL_SIGMA };
+
+	/// The conservative skill estimate miners are ranked by: `μ − 3σ`.
+	pub fn ordinal(&self) -> FixedI64 {
+		self.mu.saturating_sub(self.sigma.saturating_mul(FixedI64::saturating_from_integer(3)))
+	}
+}
+
+/// Everything the chain tracks about a registered miner's standing.
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct MinerState {
+	/// Current skill rating.
+	pub rating: Rating,
+	/// Exponential moving average of the binary indicator (α from the run config), in [−1, 1].
+	pub binary_ma: FixedI64,
+	/// Median sync score of the last window the miner was rated in.
+	pub sync: FixedI64,
+	/// Share of the total weight after the last window close (power-normalised; sums to 1).
+	pub final_weight: Perbill,
+	/// The last window this miner committed in.
+	pub last_committed: Option<Window>,
+	/// The last window this miner was rated in.
+	pub last_rated: Option<Window>,
+}
+
+impl Default for MinerState {
+	fn default() -> Self {
+		Self {
+			rating: Rating::INITIAL,
+			binary_ma: FixedI64::zero(),
+			sync: FixedI64::zero(),
+			final_weight: Perbill::zero(),
+			last_committed: None,
+			last_rated: None,
+		}
+	}
+}
+
+/// A miner's standing right after the close of one window (per-miner rating history).
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct RatingSnapshot {
+	/// The window whose close produced this snapshot.
+	pub window: Window,
+	/// μ after the update.
+	pub mu: FixedI64,
+	/// σ after the update.
+	pub sigma: FixedI64,
+	/// `μ − 3σ` after the update.
+	pub ordinal: FixedI64,
+	/// Binary-indicator moving average after the update.
+	pub binary_ma: FixedI64,
+	/// Median sync score of this window.
+	pub sync: FixedI64,
+	/// Final weight after this close.
+	pub final_weight: Perbill,
+}
+
+/// One miner's line in a closed window's ranking.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct RankEntry<AccountId> {
+	/// The miner.
+	pub miner: AccountId,
+	/// 1-based rank; tied miners share the lowest rank ("1224" ranking).
+	pub rank: u32,
+	/// Median over validators of the ranking score ([`MinerScore::ranking_score`]).
+	pub score: FixedI64,
+	/// Median gradient score (flags ignored).
+	pub gradient_score: FixedI64,
+	/// Median own-data improvement.
+	pub own_improvement: FixedI64,
+	/// Median binary indicator (±1).
+	pub binary_indicator: i8,
+	/// Median sync score.
+	pub sync_score: FixedI64,
+	/// How many validators scored the miner.
+	pub validators: u32,
+	/// How many of them flagged a copy.
+	pub copy_flags: u32,
+	/// How many of them reported a failure.
+	pub failures: u32,
+	/// μ after this window's update.
+	pub mu: FixedI64,
+	/// σ after this window's update.
+	pub sigma: FixedI64,
+	/// Final weight after this window's close.
+	pub final_weight: Perbill,
+}
+
+/// How many entries each per-window map holds, so every window stays bounded by construction.
+#[derive(
+	Clone, Copy, Default, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen,
+)]
+pub struct WindowTally {
+	/// Commitments recorded (at most `MaxMiners`).
+	pub commitments: u32,
+	/// Checkpoint announcements recorded (at most `MaxMiners + MaxValidators`).
+	pub checkpoints: u32,
+	/// Score submissions recorded (at most `MaxValidators`).
+	pub score_submissions: u32,
+}
+
+/// Where the per-block hook stands: the next window to give an aggregation set, to close, to prune.
+#[derive(
+	Clone, Copy, Default, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen,
+)]
+pub struct HookCursor {
+	/// Next window whose aggregation set is selected (at the first block of the window after it).
+	pub next_select: Window,
+	/// Next window to close (at the first block of the window two after it).
+	pub next_close: Window,
+	/// Oldest window whose data is still stored.
+	pub next_prune: Window,
+}
+
+/// A run configuration scheduled by `set_run_config`, waiting for its first window.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct ScheduledRunConfig {
+	/// The window from whose first block the config is in force.
+	pub effective_window: Window,
+	/// The config.
+	pub config: RunConfig,
+}
+
+/// The training hyperparameters every peer of the run must share. Peers read it from chain
+/// state and refuse to mix versions.
+#[derive(
+	Clone,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	RuntimeDebug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct RunConfig {
+	/// Version of this config; every change must increase it.
+	pub version: u32,
+	/// Blake2-256 of the model configuration (architecture, tokenizer, initial weights seed).
+	pub model_config_hash: [u8; 32],
+	/// Inner optimizer steps per window, H (Templar: 30).
+	pub inner_steps: u32,
+	/// Entries kept per chunk by top-k (Templar: 64).
+	pub top_k: u32,
+	/// Target chunk side: a dimension is split by its largest divisor ≤ this (Templar: 64).
+	pub chunk_target: u32,
+	/// Quantization bins (Templar: 4, i.e. 2 bits).
+	pub quant_bins: u32,
+	/// Quantization range in standard deviations (Templar: 6).
+	pub quant_range: FixedI64,
+	/// Error-feedback decay β (Templar: 0.95), in [0, 1].
+	pub error_feedback_beta: FixedI64,
+	/// Outer SGD learning rate η (Templar: 1.0).
+	pub outer_learning_rate: FixedI64,
+	/// Step of the validator's trial update, as a factor of the outer learning rate (Templar: 0.2).
+	pub eval_lr_factor: FixedI64,
+	/// Batches a validator evaluates on the miner's own data.
+	pub eval_own_batches: u32,
+	/// Batches a validator evaluates on random data.
+	pub eval_random_batches: u32,
+	/// Miners a validator evaluates per window (Templar: 15).
+	pub miners_per_validator: u32,
+	/// Top-k overlap above which a payload is flagged as copied (Templar: 0.4), in [0, 1].
+	pub copy_overlap_threshold: FixedI64,
+	/// Payloads aggregated per window: the size of the aggregation set (Templar: 20).
+	pub peers_per_aggregate: u32,
+	/// Blocks per window. Fixed at genesis: `set_run_config` cannot change it.
+	pub blocks_per_window: u32,
+	/// Plackett-Luce β (Templar: 7).
+	pub rating_beta: FixedI64,
+	/// Plackett-Luce τ, the per-game uncertainty growth (Templar: 0.1).
+	pub rating_tau: FixedI64,
+	/// α of the binary-indicator moving average (Templar: 0.05), in (0, 1].
+	pub binary_ma_alpha: FixedI64,
+}
+
+/// Templar's blocks per window (125 blocks of 12 s ≈ 25 min): the default of a production chain.
+pub const DEFAULT_BLOCKS_PER_WINDOW: u32 = 125;
+
+impl Default for RunConfig {
+	/// Templar's hyperparameters (hparams.json of the Covenant-72B run).
+	fn default() -> Self {
+		Self {
+			version: 1,
+			model_config_hash: [0; 32],
+			inner_steps: 30,
+			top_k: 64,
+			chunk_target: 64,
+			quant_bins: 4,
+			quant_range: FixedI64::from_inner(6 * ONE),
+			error_feedback_beta: FixedI64::from_inner(950_000_000),
+			outer_learning_rate: FixedI64::from_inner(ONE),
+			eval_lr_factor: FixedI64::from_inner(200_000_000),
+			eval_own_batches: 4,
+			eval_random_batches: 4,
+			miners_per_validator: 15,
+			copy_overlap_threshold: FixedI64::from_inner(400_000_000),
+			peers_per_aggregate: 20,
+			blocks_per_window: DEFAULT_BLOCKS_PER_WINDOW,
+			rating_beta: FixedI64::from_inner(7 * ONE),
+			rating_tau: FixedI64::from_inner(100_000_000),
+			binary_ma_alpha: FixedI64::from_inner(50_000_000),
+		}
+	}
+}
+
+impl RunConfig {
+	/// Whether every field is in its range: counts positive, fractions in [0, 1], β in (0, 1000],
+	/// τ in [0, 100], and at most `max_peers` peers per aggregate.
+	pub fn is_valid(&self, max_peers: u32) -> bool {
+		let zero = FixedI64::zero();
+		let one = FixedI64::one();
+		let in_unit = |x: FixedI64| x >= zero && x <= one;
+		self.blocks_per_window > 0 &&
+			self.inner_steps > 0 &&
+			self.top_k >= 2 &&
+			self.chunk_target > 0 &&
+			self.quant_bins >= 2 &&
+			self.quant_range > zero &&
+			in_unit(self.error_feedback_beta) &&
+			self.outer_learning_rate > zero &&
+			self.eval_lr_factor > zero &&
+			self.eval_own_batches > 0 &&
+			self.eval_random_batches > 0 &&
+			self.miners_per_validator > 0 &&
+			in_unit(self.copy_overlap_threshold) &&
+			self.peers_per_aggregate > 0 &&
+			self.peers_per_aggregate <= max_peers &&
+			self.rating_beta > zero &&
+			self.rating_beta <= FixedI64::saturating_from_integer(1000) &&
+			self.rating_tau >= zero &&
+			self.rating_tau <= FixedI64::saturating_from_integer(100) &&
+			self.binary_ma_alpha > zero &&
+			self.binary_ma_alpha <= one
+	}
+}
+
+/// One line of the leaderboard (runtime API).
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo)]
+pub struct LeaderboardEntry<AccountId> {
+	/// The miner.
+	pub miner: AccountId,
+	/// Mean skill μ.
+	pub mu: FixedI64,
+	/// Uncertainty σ.
+	pub sigma: FixedI64,
+	/// `μ − 3σ`.
+	pub ordinal: FixedI64,
+	/// Binary-indicator moving average.
+	pub binary_ma: FixedI64,
+	/// Sync score of the last rated window.
+	pub sync: FixedI64,
+	/// Final weight after the last window close.
+	pub final_weight: Perbill,
+	/// The last window the miner committed in.
+	pub last_committed: Option<Window>,
+}
+
+/// Everything the chain holds about one window (runtime API).
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo)]
+pub struct WindowRecord<AccountId, BlockNumber> {
+	/// The window.
+	pub window: Window,
+	/// Every commitment, ordered by miner account id.
+	pub commitments: Vec<(AccountId, Commitment<BlockNumber>)>,
+	/// Every checkpoint announcement, ordered by account id.
+	pub checkpoints: Vec<(AccountId, CheckpointAnnouncement<BlockNumber>)>,
+	/// Every validator's submission, ordered by validator account id.
+	pub scores: Vec<(AccountId, Vec<(AccountId, MinerScore)>)>,
+	/// The aggregation set (ordered by account id), once selected at the start of the next window.
+	pub aggregation_set: Option<Vec<AccountId>>,
+	/// The ranking (ordered by rank, then account id), once the window is closed.
+	pub ranking: Option<Vec<RankEntry<AccountId>>>,
+}

@@ -1,0 +1,81 @@
+//! Genesis presets: `development` (Alice alone, for `--dev`) and `local_testnet`
+//! (Alice and Bob as Aura + GRANDPA authorities, for `--chain local`).
+
+use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig};
+use alloc::{vec, vec::Vec};
+use frame_support::build_struct_json_patch;
+use serde_json::Value;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_genesis_builder::{self, PresetId};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// Every dev account starts with 2^60 base units (about 1.15 million tokens).
+const ENDOWMENT: u128 = 1u128 << 60;
+
+fn testnet_genesis(
+	initial_authorities: Vec<(AuraId, GrandpaId)>,
+	endowed_accounts: Vec<AccountId>,
+	root: AccountId,
+) -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed_accounts.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		aura: pallet_aura::GenesisConfig {
+			authorities: initial_authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+		},
+		grandpa: pallet_grandpa::GenesisConfig {
+			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
+		},
+		sudo: SudoConfig { key: Some(root) },
+	})
+}
+
+/// Dev accounts endowed on both test chains: the well-known keyring, except the `One`/`Two` test keys.
+fn dev_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::iter()
+		.filter(|k| k != &Sr25519Keyring::One && k != &Sr25519Keyring::Two)
+		.map(|k| k.to_account_id())
+		.collect()
+}
+
+/// The `--dev` genesis: Alice authors, Alice is sudo.
+pub fn development_config_genesis() -> Value {
+	testnet_genesis(
+		vec![(Sr25519Keyring::Alice.public().into(), Ed25519Keyring::Alice.public().into())],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The `--chain local` genesis: Alice and Bob author and finalise, Alice is sudo.
+pub fn local_config_genesis() -> Value {
+	testnet_genesis(
+		vec![
+			(Sr25519Keyring::Alice.public().into(), Ed25519Keyring::Alice.public().into()),
+			(Sr25519Keyring::Bob.public().into(), Ed25519Keyring::Bob.public().into()),
+		],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The JSON patch of a named preset.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		_ => return None,
+	};
+	// Serialising a `serde_json::Value` cannot fail.
+	serde_json::to_vec(&patch).ok()
+}
+
+/// The presets this runtime provides.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![
+		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
+		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+	]
+}

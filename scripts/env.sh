@@ -1,0 +1,12 @@
+# Sourced by every project script: where things live and what the build reads.
+# Outside the clone on purpose, so a fresh clone (CI) reuses an earlier build on this machine.
+export GAUNTLET_HOME="${GAUNTLET_HOME:-/var/cache/gauntlet}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$GAUNTLET_HOME/target}"
+export GAUNTLET_VENV="${GAUNTLET_VENV:-$GAUNTLET_HOME/venv}"
+export TORCH_VERSION="2.11.0"
+# tch/torch-sys: build against the venv's PyTorch, and find its shared libraries at run time.
+export LIBTORCH_USE_PYTORCH=1
+export PATH="$GAUNTLET_VENV/bin:$HOME/.cargo/bin:$PATH"
+_torch_lib="$(ls -d "$GAUNTLET_VENV"/lib/python3*/site-packages/torch/lib 2>/dev/null | head -n1 || true)"
+[ -n "$_torch_lib" ] && export LD_LIBRARY_PATH="$_torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+unset _torch_lib

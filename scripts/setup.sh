@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One idempotent setup for a fresh Debian 12 machine (root, rustup present): system packages,
+# the Rust target/components the runtime's wasm build needs, a Python venv with PyTorch for tch,
+# and the environment the build reads (scripts/env.sh). Quick when everything is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+
+step() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+# --- Debian packages --------------------------------------------------------------------------
+APT_PACKAGES=(clang libclang-dev protobuf-compiler python3-venv chromium chromium-driver)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	step "apt-get install ${missing[*]}"
+	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	step "apt packages present (${APT_PACKAGES[*]})"
+fi
+
+# --- Rust toolchain pieces (rust-toolchain.toml pins the version) ------------------------------
+cd "$ROOT"
+toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+if ! rustup target list --toolchain "$toolchain" --installed | grep -q '^wasm32v1-none$'; then
+	step "rustup target add wasm32v1-none ($toolchain)"
+	rustup target add --toolchain "$toolchain" wasm32v1-none
+fi
+for c in rust-src clippy rustfmt; do
+	if ! rustup component list --toolchain "$toolchain" --installed | grep -q "^$c"; then
+		step "rustup component add $c ($toolchain)"
+		rustup component add --toolchain "$toolchain" "$c"
+	fi
+done
+step "rust $toolchain with wasm32v1-none, rust-src, clippy, rustfmt"
+
+# --- cargo-nextest (preinstalled on the project's machines; installed from crates.io if not) ----
+if ! command -v cargo-nextest >/dev/null 2>&1; then
+	step "cargo install cargo-nextest"
+	cargo install --locked cargo-nextest
+fi
+
+# --- Python venv with PyTorch: tch builds and links against it (LIBTORCH_USE_PYTORCH=1) ---------
+if ! "$GAUNTLET_VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+	step "python venv $GAUNTLET_VENV with torch==$TORCH_VERSION (about 1 min, 4.6 GB)"
+	python3 -m venv "$GAUNTLET_VENV"
+	"$GAUNTLET_VENV/bin/pip" install -q --upgrade pip
+	"$GAUNTLET_VENV/bin/pip" install -q "torch==$TORCH_VERSION" numpy safetensors
+fi
+step "torch $("$GAUNTLET_VENV/bin/python" -c 'import torch; print(torch.__version__)') in $GAUNTLET_VENV"
+
+step "build cache: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+step "done"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): setup, format check, build, lints, every test.
+# Each step prints its wall time, so cold and warm figures can be read off one run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh"
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+
+timed() {
+	local label="$1"; shift
+	local start=$SECONDS
+	printf '\033[1;34m[test]\033[0m %s: %s\n' "$label" "$*"
+	"$@"
+	printf '\033[1;34m[test]\033[0m %s took %ss\n' "$label" "$((SECONDS - start))"
+}
+
+timed fmt cargo fmt --all --check
+# One profile (release) for the binaries, the tests that spawn them and clippy, so the
+# Substrate tree is compiled once; see README "Build figures".
+timed build cargo build --release --locked --workspace --bins
+timed clippy cargo clippy --release --locked --workspace --all-targets -- -D warnings
+timed test cargo nextest run --release --locked --workspace --profile ci

@@ -1,0 +1,198 @@
+//! Support for the end-to-end tests: find the real binaries, start them on free loopback ports,
+//! wait until they answer, and stop them the way a user would (SIGINT).
+
+use anyhow::{bail, Context, Result};
+use std::{
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, ExitStatus, Stdio},
+	time::{Duration, Instant},
+};
+
+pub use subxt;
+pub use subxt_signer;
+
+/// The subxt configuration matching the Gauntlet runtime (standard Substrate extensions).
+pub type ChainConfig = subxt::SubstrateConfig;
+/// A connected subxt client.
+pub type Client = subxt::OnlineClient<ChainConfig>;
+
+/// Path of a workspace binary built in the same profile as this test
+/// (`$CARGO_TARGET_DIR/<profile>/<name>`), or `$GAUNTLET_<NAME>_BIN` when set.
+pub fn binary(name: &str) -> Result<PathBuf> {
+	let var = format!("GAUNTLET_{}_BIN", name.trim_start_matches("gauntlet-").to_uppercase());
+	if let Ok(path) = std::env::var(&var) {
+		return Ok(PathBuf::from(path));
+	}
+	// Test executables live in <target>/<profile>/deps/.
+	let exe = std::env::current_exe().context("locating the test executable")?;
+	let profile_dir = exe
+		.parent()
+		.and_then(Path::parent)
+		.context("test executable is not under <target>/<profile>/deps")?;
+	let path = profile_dir.join(name);
+	if !path.exists() {
+		bail!(
+			"{} not found: build it first (`cargo build --release -p {name}`) or set {var}",
+			path.display()
+		);
+	}
+	Ok(path)
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+	let listener = TcpListener::bind("127.0.0.1:0").context("binding an ephemeral port")?;
+	Ok(listener.local_addr()?.port())
+}
+
+/// A running `gauntlet-node` process; stopped with SIGKILL if dropped while running.
+pub struct Node {
+	child: Child,
+	/// JSON-RPC/WebSocket port on 127.0.0.1.
+	pub rpc_port: u16,
+	/// libp2p port on 127.0.0.1.
+	pub p2p_port: u16,
+	log_path: PathBuf,
+	_base: Option<tempdir::TempDir>,
+}
+
+mod tempdir {
+	//! A directory removed on drop (the tests need nothing more than this).
+	use std::path::{Path, PathBuf};
+
+	pub struct TempDir(PathBuf);
+
+	impl TempDir {
+		pub fn new(prefix: &str) -> std::io::Result<Self> {
+			let nanos = std::time::SystemTime::now()
+				.duration_since(std::time::UNIX_EPOCH)
+				.map(|d| d.as_nanos())
+				.unwrap_or_default();
+			let path = std::env::temp_dir()
+				.join(format!("{prefix}-{}-{nanos}", std::process::id()));
+			std::fs::create_dir_all(&path)?;
+			Ok(Self(path))
+		}
+
+		pub fn path(&self) -> &Path {
+			&self.0
+		}
+	}
+
+	impl Drop for TempDir {
+		fn drop(&mut self) {
+			let _ = std::fs::remove_dir_all(&self.0);
+		}
+	}
+}
+
+impl Node {
+	/// Start `gauntlet-node` with `args` plus free RPC/p2p ports, no Prometheus, no mDNS,
+	/// its log in a file under the system temp dir.
+	pub fn start(label: &str, args: &[&str]) -> Result<Self> {
+		let rpc_port = free_port()?;
+		let p2p_port = free_port()?;
+		let base = tempdir::TempDir::new(&format!("gauntlet-{label}"))?;
+		let log_path = base.path().join("node.log");
+		let log = std::fs::File::create(&log_path)?;
+		let child = Command::new(binary("gauntlet-node")?)
+			.args(args)
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--no-prometheus", "--no-mdns", "--no-telemetry"])
+			.stdin(Stdio::null())
+			.stdout(log.try_clone()?)
+			.stderr(log)
+			.spawn()
+			.context("spawning gauntlet-node")?;
+		Ok(Self { child, rpc_port, p2p_port, log_path, _base: Some(base) })
+	}
+
+	/// The node's WebSocket RPC endpoint.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's log so far (for assertion messages).
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(&self.log_path).unwrap_or_default()
+	}
+
+	/// Connect a subxt client, retrying until the RPC server answers or `timeout` passes.
+	pub async fn client(&mut self, timeout: Duration) -> Result<Client> {
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = self.child.try_wait()? {
+				bail!("gauntlet-node exited early ({status}):\n{}", self.log());
+			}
+			match Client::from_insecure_url(self.ws_url()).await {
+				Ok(client) => return Ok(client),
+				Err(e) if Instant::now() > deadline => {
+					bail!("no RPC on {} after {timeout:?}: {e}\n{}", self.ws_url(), self.log())
+				},
+				Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+			}
+		}
+	}
+
+	/// Ask the node to stop (SIGINT, as Ctrl-C does) and wait for it to exit.
+	pub fn shutdown(mut self, timeout: Duration) -> Result<ExitStatus> {
+		let pid = libc::pid_t::try_from(self.child.id()).context("pid out of range")?;
+		// SAFETY: plain kill(2) on a child process we own.
+		if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
+			bail!("kill(SIGINT) failed: {}", std::io::Error::last_os_error());
+		}
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = self.child.try_wait()? {
+				return Ok(status);
+			}
+			if Instant::now() > deadline {
+				bail!("gauntlet-node did not stop within {timeout:?} of SIGINT:\n{}", self.log());
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+
+	/// Wait for the process to exit by itself (for commands that must fail fast).
+	pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = self.child.try_wait()? {
+				return Ok(status);
+			}
+			if Instant::now() > deadline {
+				bail!("gauntlet-node still running after {timeout:?}:\n{}", self.log());
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		if matches!(self.child.try_wait(), Ok(None)) {
+			let _ = self.child.kill();
+			let _ = self.child.wait();
+		}
+	}
+}
+
+/// Poll `probe` every 250 ms until it returns `Some`, or fail after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> Result<T>
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+	let deadline = Instant::now() + timeout;
+	loop {
+		if let Some(value) = probe().await? {
+			return Ok(value);
+		}
+		if Instant::now() > deadline {
+			bail!("timed out after {timeout:?} waiting for {what}");
+		}
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+}

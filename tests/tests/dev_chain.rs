@@ -1,0 +1,84 @@
+//! `gauntlet-node --dev`: blocks are produced, a generic client reads them, a signed extrinsic
+//! (a remark, then a pallet-gauntlet call) is included, and SIGINT stops the node cleanly.
+
+use anyhow::{Context, Result};
+use gauntlet_e2e::{subxt::dynamic, subxt_signer::sr25519::dev, wait_for, Client, Node};
+use std::time::Duration;
+
+const START: Duration = Duration::from_secs(90);
+
+async fn best_number(api: &Client) -> Result<u64> {
+	Ok(api.at_current_block().await?.block_number())
+}
+
+/// The names of the events an included extrinsic emitted, as `Pallet.Event`.
+async fn submit(api: &Client, tx: &impl gauntlet_e2e::subxt::transactions::Payload) -> Result<Vec<String>> {
+	let at = api.at_current_block().await?;
+	let events = at
+		.transactions()
+		.sign_and_submit_then_watch_default(tx, &dev::alice())
+		.await?
+		.wait_for_finalized_success()
+		.await?;
+	events
+		.iter()
+		.map(|e| {
+			let e = e?;
+			Ok(format!("{}.{}", e.pallet_name(), e.event_name()))
+		})
+		.collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_chain_produces_blocks_and_includes_signed_extrinsics() -> Result<()> {
+	let mut node = Node::start("dev", &["--dev", "--tmp", "--dev-block-time", "500"])?;
+	let api = node.client(START).await?;
+
+	// Blocks are produced without any prompting.
+	let first = best_number(&api).await?;
+	let reached = wait_for("three more blocks", Duration::from_secs(30), || async {
+		let n = best_number(&api).await?;
+		Ok((n >= first + 3).then_some(n))
+	})
+	.await?;
+	assert!(reached >= first + 3);
+
+	// A generic client reads `System.Number` from storage using metadata alone.
+	let at = api.at_current_block().await?;
+	let number: u32 = at
+		.storage()
+		.fetch(dynamic::storage::<(), u32>("System", "Number"), ())
+		.await?
+		.decode()?;
+	assert_eq!(u64::from(number), at.block_number());
+
+	// A signed extrinsic from Alice is included (and finalised: dev blocks are final at once).
+	let remark = dynamic::transaction("System", "remark_with_event", (b"gauntlet".to_vec(),));
+	let events = submit(&api, &remark).await?;
+	assert!(events.iter().any(|e| e == "System.Remarked"), "events: {events:?}\n{}", node.log());
+
+	// The runtime has pallet-gauntlet under the name `Gauntlet`: commit for the current window.
+	// The window can roll over between reading it and inclusion, so try a few times.
+	let per_window: u32 = at
+		.constants()
+		.entry(dynamic::constant::<u32>("Gauntlet", "BlocksPerWindow"))
+		.context("Gauntlet.BlocksPerWindow constant")?;
+	let mut committed = None;
+	for _ in 0..3 {
+		let window = (best_number(&api).await? + 1) / u64::from(per_window);
+		let commit = dynamic::transaction("Gauntlet", "commit", (window, [9u8; 32], 4096u64));
+		match submit(&api, &commit).await {
+			Ok(events) => {
+				committed = Some(events);
+				break;
+			},
+			Err(e) => eprintln!("commit for window {window} failed, retrying: {e}"),
+		}
+	}
+	let events = committed.context("Gauntlet.commit never succeeded")?;
+	assert!(events.iter().any(|e| e == "Gauntlet.Committed"), "events: {events:?}");
+
+	let status = node.shutdown(Duration::from_secs(30))?;
+	assert!(status.success(), "node exited with {status} after SIGINT");
+	Ok(())
+}
