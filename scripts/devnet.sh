@@ -9,5 +9,6 @@ bash "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 
-cargo build --release --locked -p gauntlet-node
+# The same command as the tests use: one feature set, one compile of the tree.
+cargo build --release --locked --workspace --all-targets
 exec "$CARGO_TARGET_DIR/release/gauntlet-node" --dev --rpc-port 9944 "$@"

@@ -11,7 +11,9 @@ source "$ROOT/scripts/env.sh"
 step() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------------------------
-APT_PACKAGES=(clang libclang-dev protobuf-compiler python3-venv chromium chromium-driver)
+APT_PACKAGES=(clang libclang-dev protobuf-compiler python3-venv fonts-dejavu-core chromium chromium-driver)
+# npm (scripts/fetch_corpora.sh uses `npm pack`) often comes with Node.js itself; only ask apt if absent.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,19 +28,28 @@ else
 fi
 
 # --- Rust toolchain pieces (rust-toolchain.toml pins the version) ------------------------------
+# Also for rustup's default toolchain: the runtime's wasm builder runs cargo from inside the build
+# cache, outside this checkout, where rust-toolchain.toml does not apply.
 cd "$ROOT"
-toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
-if ! rustup target list --toolchain "$toolchain" --installed | grep -q '^wasm32v1-none$'; then
-	step "rustup target add wasm32v1-none ($toolchain)"
-	rustup target add --toolchain "$toolchain" wasm32v1-none
-fi
-for c in rust-src clippy rustfmt; do
-	if ! rustup component list --toolchain "$toolchain" --installed | grep -q "^$c"; then
-		step "rustup component add $c ($toolchain)"
-		rustup component add --toolchain "$toolchain" "$c"
+pinned="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+default="$(rustup default 2>/dev/null | awk '{print $1}')"
+for toolchain in $(printf '%s\n' "$pinned" "$default" | sort -u); do
+	if ! rustup toolchain list | grep -q "^$toolchain"; then
+		step "rustup toolchain install $toolchain"
+		rustup toolchain install --profile minimal "$toolchain"
 	fi
+	if ! rustup target list --toolchain "$toolchain" --installed | grep -q '^wasm32v1-none$'; then
+		step "rustup target add wasm32v1-none ($toolchain)"
+		rustup target add --toolchain "$toolchain" wasm32v1-none
+	fi
+	for c in rust-src clippy rustfmt; do
+		if ! rustup component list --toolchain "$toolchain" --installed | grep -q "^$c"; then
+			step "rustup component add $c ($toolchain)"
+			rustup component add --toolchain "$toolchain" "$c"
+		fi
+	done
 done
-step "rust $toolchain with wasm32v1-none, rust-src, clippy, rustfmt"
+step "rust $pinned (default: ${default:-none}) with wasm32v1-none, rust-src, clippy, rustfmt"
 
 # --- cargo-nextest (preinstalled on the project's machines; installed from crates.io if not) ----
 if ! command -v cargo-nextest >/dev/null 2>&1; then
@@ -53,7 +64,15 @@ if ! "$GAUNTLET_VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version
 	"$GAUNTLET_VENV/bin/pip" install -q --upgrade pip
 	"$GAUNTLET_VENV/bin/pip" install -q "torch==$TORCH_VERSION" numpy safetensors
 fi
+# A generic Substrate client, used by the tests to prove the chain needs no custom types.
+if ! "$GAUNTLET_VENV/bin/python" -c "import substrateinterface" 2>/dev/null; then
+	step "pip install substrate-interface==$SUBSTRATE_INTERFACE_VERSION"
+	"$GAUNTLET_VENV/bin/pip" install -q "substrate-interface==$SUBSTRATE_INTERFACE_VERSION"
+fi
 step "torch $("$GAUNTLET_VENV/bin/python" -c 'import torch; print(torch.__version__)') in $GAUNTLET_VENV"
+
+# --- Training corpora (Brown, Shakespeare) into $GAUNTLET_HOME/data, outside the clone -------
+bash "$ROOT/scripts/fetch_corpora.sh"
 
 step "build cache: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 step "done"

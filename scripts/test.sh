@@ -18,8 +18,9 @@ timed() {
 }
 
 timed fmt cargo fmt --all --check
-# One profile (release) for the binaries, the tests that spawn them and clippy, so the
+# One profile (release) and one feature set (--all-targets: dev-dependencies included, as the
+# test and clippy steps see them) for binaries, tests and clippy, so the
 # Substrate tree is compiled once; see README "Build figures".
-timed build cargo build --release --locked --workspace --bins
+timed build cargo build --release --locked --workspace --all-targets
 timed clippy cargo clippy --release --locked --workspace --all-targets -- -D warnings
 timed test cargo nextest run --release --locked --workspace --profile ci

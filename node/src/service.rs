@@ -6,7 +6,7 @@
 
 use futures::{FutureExt, SinkExt};
 use gauntlet_runtime::{apis::RuntimeApi, opaque::Block};
-use sc_client_api::{Backend, BlockBackend, HeaderBackend};
+use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_consensus_manual_seal::{
@@ -179,7 +179,7 @@ fn rpc_module(
 	pool: &Arc<FullPool>,
 ) -> Result<jsonrpsee::RpcModule<()>, sc_service::Error> {
 	crate::rpc::create_full(crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() })
-		.map_err(|e| sc_service::Error::Application(e))
+		.map_err(sc_service::Error::Application)
 }
 
 /// An Aura + GRANDPA node.
@@ -327,9 +327,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, BlockHash>>(
 		)?;
 
 		// Authoring is essential: if it fails, the node goes down with it.
-		task_manager
-			.spawn_essential_handle()
-			.spawn_blocking("aura", Some("block-authoring"), aura);
+		task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
 	}
 
 	if enable_grandpa {

@@ -2,5 +2,23 @@
 //! chain client that commits payloads and submits scores to `pallet-gauntlet`.
 //!
 //! The `gauntlet-trainer` binary is a thin clap layer over this library.
+//!
+//! - [`model`]: the LLaMA-style decoder (RMSNorm, RoPE, SwiGLU, grouped-query attention).
+//! - [`data`]: corpora, tokenizers, mmap token shards, deterministic page assignment.
+//! - [`training`]: the inner AdamW loop and checkpoints.
+//! - [`sparseloco`]: the SparseLoCo codec over plain `f32` (top-k, 2-bit, wire format).
+//! - [`outer`]: the outer round wired to tch (pseudo-gradients, error feedback, aggregation).
+//! - [`simulate`]: many peers in one process, SparseLoCo vs DiLoCo vs DDP.
+//! - [`payload_file`]: `compress` / `decompress` between safetensors and payload files.
 
+pub mod atomic_file;
+pub mod data;
 pub mod device;
+pub mod malloc;
+pub mod model;
+pub mod outer;
+pub mod payload_file;
+pub mod simulate;
+pub mod sparseloco;
+pub mod tensor_io;
+pub mod training;

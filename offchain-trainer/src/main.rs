@@ -1,8 +1,15 @@
 //! `gauntlet-trainer`: the miner/validator process. Parses arguments, calls the library.
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use offchain_trainer::data::{prepare, Dataset, TokenizerKind};
 use offchain_trainer::device::DeviceChoice;
+use offchain_trainer::model::{ModelConfig, Precision};
+use offchain_trainer::payload_file::{compress_file, decompress_file};
+use offchain_trainer::simulate::{self, report, Method, SimConfig};
+use offchain_trainer::sparseloco::CodecConfig;
 
 #[derive(Debug, Parser)]
 #[command(name = "gauntlet-trainer", version, about = "SparseLoCo trainer for the Gauntlet chain")]
@@ -19,9 +26,270 @@ enum Command {
 		#[arg(long, default_value = "auto")]
 		device: DeviceChoice,
 	},
+	/// Tokenize the fetched corpora once into a token shard (scripts/fetch_corpora.sh runs it).
+	PrepareData {
+		/// Directory holding raw/ (from scripts/fetch_corpora.sh); the shard goes to tokens/.
+		#[arg(long, default_value_os_t = default_data_dir())]
+		data_dir: PathBuf,
+		/// Tokenizer of the shard.
+		#[arg(long, value_enum, default_value = "gpt2")]
+		tokenizer: TokenizerKind,
+	},
+	/// Compress every tensor of a safetensors file into a SparseLoCo payload file.
+	Compress {
+		/// Dense tensors (F32, F16, BF16 or F64).
+		#[arg(long)]
+		input: PathBuf,
+		/// Payload file to write (only written if compression succeeds).
+		#[arg(long)]
+		output: PathBuf,
+		#[command(flatten)]
+		codec: CodecArgs,
+	},
+	/// Decode a payload file into its dense f32 reconstruction (same names and shapes).
+	Decompress {
+		/// Payload file.
+		#[arg(long)]
+		input: PathBuf,
+		/// Safetensors file to write.
+		#[arg(long)]
+		output: PathBuf,
+	},
+	/// Simulate N peers in one process and compare SparseLoCo, DiLoCo and DDP.
+	Simulate(Box<SimulateArgs>),
+}
+
+#[derive(Debug, Args)]
+struct CodecArgs {
+	/// Entries kept per chunk.
+	#[arg(long, default_value_t = 64)]
+	topk: usize,
+	/// Largest tile side (chunks are up to chunk_target² entries).
+	#[arg(long, default_value_t = 64)]
+	chunk_target: usize,
+	/// Quantization bins (2..=4).
+	#[arg(long, default_value_t = 4)]
+	bins: u8,
+	/// Quantization range in standard deviations.
+	#[arg(long, default_value_t = 6.0)]
+	range: f32,
+}
+
+impl CodecArgs {
+	fn config(&self) -> CodecConfig {
+		CodecConfig {
+			topk: self.topk,
+			chunk_target: self.chunk_target,
+			bins: self.bins,
+			range: self.range,
+		}
+	}
+}
+
+/// Where to train on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DataSource {
+	/// The Brown corpus and Shakespeare (scripts/fetch_corpora.sh), in the model's tokenizer.
+	Corpora,
+	/// Generated English-like text, byte tokenizer (needs no download).
+	Synthetic,
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+	/// Simulated peers.
+	#[arg(long, default_value_t = 4)]
+	peers: usize,
+	/// Outer rounds.
+	#[arg(long, default_value_t = 10)]
+	rounds: usize,
+	/// Methods to run, comma-separated, each from the same initial weights.
+	#[arg(long, value_enum, value_delimiter = ',', default_value = "sparseloco")]
+	method: Vec<Method>,
+	/// Model name in the config file.
+	#[arg(long, default_value = "tiny")]
+	model: String,
+	/// JSON file of named model configs (default: the built-in configs/models.json).
+	#[arg(long)]
+	model_config: Option<PathBuf>,
+	/// Inner steps per round (H).
+	#[arg(long, default_value_t = 10)]
+	inner_steps: usize,
+	/// Output directory for simulation.csv / .png / .json.
+	#[arg(long, default_value = "simulation-out")]
+	out: PathBuf,
+	/// Device: auto (CUDA when present), cpu, cuda or cuda:N.
+	#[arg(long, default_value = "auto")]
+	device: DeviceChoice,
+	/// Precision of matrix products.
+	#[arg(long, value_enum, default_value = "auto")]
+	precision: PrecisionArg,
+	/// Training data.
+	#[arg(long, value_enum, default_value = "corpora")]
+	data: DataSource,
+	/// Data directory (for --data corpora).
+	#[arg(long, default_value_os_t = default_data_dir())]
+	data_dir: PathBuf,
+	/// Bytes of generated text (for --data synthetic).
+	#[arg(long, default_value_t = 2_000_000)]
+	synthetic_bytes: usize,
+	/// Tokens per training sequence.
+	#[arg(long, default_value_t = 128)]
+	seq_len: usize,
+	/// Sequences per inner step per peer.
+	#[arg(long, default_value_t = 8)]
+	batch_seqs: usize,
+	/// Sequences per forward pass (gradient accumulation when below --batch-seqs).
+	#[arg(long)]
+	micro_batch_seqs: Option<usize>,
+	/// Peak inner learning rate.
+	#[arg(long, default_value_t = 2e-3)]
+	lr: f64,
+	/// Inner warmup steps.
+	#[arg(long, default_value_t = 10)]
+	warmup_steps: u64,
+	/// Inner AdamW weight decay.
+	#[arg(long, default_value_t = 0.1)]
+	weight_decay: f64,
+	/// SparseLoCo outer learning rate (on the clipped sum of peers).
+	#[arg(long, default_value_t = 1.0)]
+	outer_lr: f32,
+	/// SparseLoCo error-feedback decay.
+	#[arg(long, default_value_t = 0.95)]
+	ef_beta: f32,
+	/// DiLoCo outer learning rate.
+	#[arg(long, default_value_t = 0.7)]
+	diloco_lr: f64,
+	/// DiLoCo outer Nesterov momentum.
+	#[arg(long, default_value_t = 0.9)]
+	diloco_momentum: f64,
+	/// Held-out sequences evaluated after each round.
+	#[arg(long, default_value_t = 64)]
+	eval_seqs: usize,
+	/// Held-out pages per thousand.
+	#[arg(long, default_value_t = 50)]
+	heldout_permille: u32,
+	/// CPU threads for libtorch (0: its default, one per core). On a machine shared with other
+	/// busy processes, 1 avoids OpenMP threads spinning against each other.
+	#[arg(long, default_value_t = 0)]
+	threads: i32,
+	/// Run seed (data assignment and initial weights).
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	#[command(flatten)]
+	codec: CodecArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrecisionArg {
+	Auto,
+	Fp32,
+	Bf16,
+}
+
+impl From<PrecisionArg> for Precision {
+	fn from(p: PrecisionArg) -> Self {
+		match p {
+			PrecisionArg::Auto => Precision::Auto,
+			PrecisionArg::Fp32 => Precision::Fp32,
+			PrecisionArg::Bf16 => Precision::Bf16,
+		}
+	}
+}
+
+/// `$GAUNTLET_DATA`, else `$GAUNTLET_HOME/data`, else `/var/cache/gauntlet/data`.
+fn default_data_dir() -> PathBuf {
+	if let Some(dir) = std::env::var_os("GAUNTLET_DATA") {
+		return dir.into();
+	}
+	let home = std::env::var_os("GAUNTLET_HOME").unwrap_or_else(|| "/var/cache/gauntlet".into());
+	PathBuf::from(home).join("data")
+}
+
+fn run_simulate(args: SimulateArgs) -> Result<()> {
+	if args.threads > 0 {
+		tch::set_num_threads(args.threads);
+	}
+	let device = args.device.resolve()?;
+	let model = match &args.model_config {
+		Some(path) => ModelConfig::from_file(path, &args.model)?,
+		None => ModelConfig::builtin(&args.model)?,
+	};
+	anyhow::ensure!(
+		args.seq_len as i64 <= model.max_seq_len,
+		"--seq-len {} exceeds the model's max_seq_len {}",
+		args.seq_len,
+		model.max_seq_len
+	);
+	let dataset = match args.data {
+		DataSource::Corpora => Dataset::from_corpora(
+			&args.data_dir,
+			model.tokenizer,
+			args.seq_len,
+			args.heldout_permille,
+		)?,
+		DataSource::Synthetic => {
+			anyhow::ensure!(
+				model.tokenizer == TokenizerKind::Byte,
+				"--data synthetic is byte-tokenized; model {} uses {:?}",
+				args.model,
+				model.tokenizer
+			);
+			Dataset::synthetic(
+				args.seed,
+				args.synthetic_bytes,
+				args.seq_len,
+				args.heldout_permille,
+			)?
+		}
+	};
+	let mut config = SimConfig {
+		peers: args.peers,
+		rounds: args.rounds,
+		inner_steps: args.inner_steps,
+		ef_beta: args.ef_beta,
+		sparseloco_outer_lr: args.outer_lr,
+		diloco_outer_lr: args.diloco_lr,
+		diloco_momentum: args.diloco_momentum,
+		eval_seqs: args.eval_seqs,
+		run_seed: args.seed,
+		model_seed: args.seed as i64,
+		precision: args.precision.into(),
+		..SimConfig::default()
+	};
+	let c = args.codec.config();
+	config.codec = simulate::CodecConfigSer {
+		topk: c.topk,
+		chunk_target: c.chunk_target,
+		bins: c.bins,
+		range: c.range,
+	};
+	config.train.lr = args.lr;
+	config.train.warmup_steps = args.warmup_steps;
+	config.train.adamw.weight_decay = args.weight_decay;
+	config.train.batch_seqs = args.batch_seqs;
+	config.train.micro_batch_seqs = args.micro_batch_seqs.unwrap_or(args.batch_seqs);
+	tracing::info!(
+		model = args.model,
+		params = model.param_count(),
+		tokens = dataset.shard.len(),
+		device = ?device,
+		"simulating"
+	);
+	let started = std::time::Instant::now();
+	let records =
+		simulate::run_and_report(&model, &dataset, &args.method, &config, device, &args.out)?;
+	println!("{}", report::summary_table(&records, 4 * model.param_count() as u64));
+	println!(
+		"wall time {:.1} s; results in {}",
+		started.elapsed().as_secs_f64(),
+		args.out.display()
+	);
+	Ok(())
 }
 
 fn main() -> Result<()> {
+	offchain_trainer::malloc::keep_freed_memory();
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_default_env()
@@ -36,7 +304,29 @@ fn main() -> Result<()> {
 			println!("cuda devices: {}", tch::Cuda::device_count());
 			println!("cudnn: {}", tch::Cuda::cudnn_is_available());
 			println!("device: {resolved:?}");
-		},
+		}
+		Command::PrepareData { data_dir, tokenizer } => {
+			let path = prepare::ensure_shard(&data_dir, tokenizer)?;
+			println!("{}", path.display());
+		}
+		Command::Compress { input, output, codec } => {
+			let s = compress_file(&input, &output, &codec.config())
+				.with_context(|| format!("compressing {}", input.display()))?;
+			println!(
+				"{} tensors, {} elements, {} kept, {} bytes ({:.1}x smaller than dense fp32)",
+				s.tensors,
+				s.elements,
+				s.kept,
+				s.payload_bytes,
+				s.ratio_vs_fp32()
+			);
+		}
+		Command::Decompress { input, output } => {
+			let n = decompress_file(&input, &output)
+				.with_context(|| format!("decompressing {}", input.display()))?;
+			println!("{n} tensors written to {}", output.display());
+		}
+		Command::Simulate(args) => run_simulate(*args)?,
 	}
 	Ok(())
 }

@@ -17,8 +17,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Gauntlet, Grandpa, InherentDataExt,
+	Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
+	VERSION,
 };
 
 impl_runtime_apis! {
@@ -192,6 +193,30 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_gauntlet_runtime_api::GauntletApi<Block, AccountId, BlockNumber> for Runtime {
+		fn leaderboard() -> Vec<pallet_gauntlet::LeaderboardEntry<AccountId>> {
+			Gauntlet::leaderboard()
+		}
+
+		fn rating_history(
+			miner: AccountId,
+			from_window: pallet_gauntlet::Window,
+			to_window: pallet_gauntlet::Window,
+		) -> Vec<pallet_gauntlet::RatingSnapshot> {
+			Gauntlet::rating_history(miner, from_window, to_window)
+		}
+
+		fn window_record(
+			window: pallet_gauntlet::Window,
+		) -> Option<pallet_gauntlet::WindowRecord<AccountId, BlockNumber>> {
+			Gauntlet::window_record(window)
+		}
+
+		fn run_config() -> pallet_gauntlet::RunConfig {
+			Gauntlet::run_config()
 		}
 	}
 

@@ -8,7 +8,10 @@ use frame_support::{
 		IdentityFee, Weight,
 	},
 };
-use frame_system::limits::{BlockLength, BlockWeights};
+use frame_system::{
+	limits::{BlockLength, BlockWeights},
+	EnsureRoot,
+};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{traits::One, Perbill};
@@ -17,7 +20,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, BLOCKS_PER_WINDOW, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
+	System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, UNIT, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -114,10 +117,27 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
+parameter_types! {
+	/// A miner's registration deposit.
+	pub const GauntletMinerDeposit: Balance = 100 * UNIT;
+}
+
 impl pallet_gauntlet::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
-	type BlocksPerWindow = ConstU32<BLOCKS_PER_WINDOW>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type MinerDeposit = GauntletMinerDeposit;
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type MaxMiners = ConstU32<256>;
+	type MaxValidators = ConstU32<16>;
+	/// libp2p peer ids are 38–39 bytes for Ed25519 keys; room for other key types.
+	type MaxPeerIdLen = ConstU32<128>;
+	type MaxMultiaddrs = ConstU32<8>;
+	type MaxMultiaddrLen = ConstU32<256>;
 	/// 2 GiB: a 72B-parameter SparseLoCo payload is well under this.
 	type MaxPayloadSize = ConstU64<{ 2 * 1024 * 1024 * 1024 }>;
+	/// 1 TiB: a bf16 72B-parameter checkpoint is about 145 GB.
+	type MaxCheckpointSize = ConstU64<{ 1024 * 1024 * 1024 * 1024 }>;
+	type HistoryWindows = ConstU32<256>;
 	type WeightInfo = pallet_gauntlet::weights::SubstrateWeight<Runtime>;
 }

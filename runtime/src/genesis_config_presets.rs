@@ -1,9 +1,13 @@
 //! Genesis presets: `development` (Alice alone, for `--dev`) and `local_testnet`
-//! (Alice and Bob as Aura + GRANDPA authorities, for `--chain local`).
+//! (Alice and Bob as Aura + GRANDPA authorities, for `--chain local`). Both use Gauntlet windows
+//! of `BLOCKS_PER_WINDOW` (10) blocks.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig};
+use crate::{
+	AccountId, BalancesConfig, GauntletConfig, RuntimeGenesisConfig, SudoConfig, BLOCKS_PER_WINDOW,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use pallet_gauntlet::RunConfig;
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -29,7 +33,14 @@ fn testnet_genesis(
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		gauntlet: GauntletConfig { run_config: test_chain_run_config() },
 	})
+}
+
+/// The run configuration of both test chains: Templar's hyperparameters with short windows, so
+/// a window passes in seconds. Validators are added later by sudo (`Gauntlet.add_validator`).
+fn test_chain_run_config() -> RunConfig {
+	RunConfig { blocks_per_window: BLOCKS_PER_WINDOW, ..Default::default() }
 }
 
 /// Dev accounts endowed on both test chains: the well-known keyring, except the `One`/`Two` test keys.
@@ -78,4 +89,46 @@ pub fn preset_names() -> Vec<PresetId> {
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
 	]
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{BuildStorage, Runtime};
+	use codec::Decode;
+
+	/// `patch` applied over `base`, as the node merges a preset into the default config.
+	fn merge(base: &mut Value, patch: Value) {
+		match (base, patch) {
+			(Value::Object(base), Value::Object(patch)) => {
+				for (key, value) in patch {
+					merge(base.entry(key).or_insert(Value::Null), value);
+				}
+			}
+			(base, patch) => *base = patch,
+		}
+	}
+
+	fn storage_of(preset: &str) -> sp_core::storage::Storage {
+		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+		let patch = get_preset(&PresetId::from(preset)).unwrap();
+		merge(&mut config, serde_json::from_slice(&patch).unwrap());
+		let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
+		config.build_storage().unwrap()
+	}
+
+	#[test]
+	fn test_chain_presets_use_ten_blocks_per_window() {
+		for preset in preset_names() {
+			let storage = storage_of(preset.as_ref());
+			let key = pallet_gauntlet::BlocksPerWindow::<Runtime>::hashed_key();
+			let value = storage.top.get(key.as_slice()).expect("BlocksPerWindow is set");
+			assert_eq!(u32::decode(&mut &value[..]).unwrap(), BLOCKS_PER_WINDOW);
+			assert_eq!(BLOCKS_PER_WINDOW, 10);
+			let key = pallet_gauntlet::CurrentRunConfig::<Runtime>::hashed_key();
+			let value = storage.top.get(key.as_slice()).expect("run config is set");
+			let config = RunConfig::decode(&mut &value[..]).unwrap();
+			assert_eq!(config, test_chain_run_config());
+		}
+	}
 }

@@ -11,6 +11,7 @@ pub mod configs;
 pub mod genesis_config_presets;
 
 extern crate alloc;
+use alloc::vec::Vec;
 use sp_runtime::{
 	generic, impl_opaque_keys,
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
@@ -68,7 +69,9 @@ pub const MILLI_SECS_PER_BLOCK: u64 = 2000;
 /// Aura slot length; it cannot change once a chain has started.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
 
-/// Blocks per Gauntlet window: a window passes in seconds on the test chains.
+/// Blocks per Gauntlet window in the dev and local genesis presets, so a window passes in seconds.
+/// The chain reads it from its genesis run configuration (`Gauntlet.BlocksPerWindow` storage), not
+/// from this constant; a production chain spec would use Templar's 125.
 pub const BLOCKS_PER_WINDOW: BlockNumber = 10;
 
 /// Base units per token.

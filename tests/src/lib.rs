@@ -10,6 +10,7 @@ use std::{
 };
 
 pub use subxt;
+pub use subxt_rpcs;
 pub use subxt_signer;
 
 /// The subxt configuration matching the Gauntlet runtime (standard Substrate extensions).
@@ -69,8 +70,8 @@ mod tempdir {
 				.duration_since(std::time::UNIX_EPOCH)
 				.map(|d| d.as_nanos())
 				.unwrap_or_default();
-			let path = std::env::temp_dir()
-				.join(format!("{prefix}-{}-{nanos}", std::process::id()));
+			let path =
+				std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
 			std::fs::create_dir_all(&path)?;
 			Ok(Self(path))
 		}
@@ -130,7 +131,24 @@ impl Node {
 				Ok(client) => return Ok(client),
 				Err(e) if Instant::now() > deadline => {
 					bail!("no RPC on {} after {timeout:?}: {e}\n{}", self.ws_url(), self.log())
-				},
+				}
+				Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+			}
+		}
+	}
+
+	/// A raw JSON-RPC client, retrying until the server answers or `timeout` passes.
+	pub async fn rpc_client(&mut self, timeout: Duration) -> Result<subxt_rpcs::RpcClient> {
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = self.child.try_wait()? {
+				bail!("gauntlet-node exited early ({status}):\n{}", self.log());
+			}
+			match subxt_rpcs::RpcClient::from_insecure_url(self.ws_url()).await {
+				Ok(client) => return Ok(client),
+				Err(e) if Instant::now() > deadline => {
+					bail!("no RPC on {} after {timeout:?}: {e}\n{}", self.ws_url(), self.log())
+				}
 				Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
 			}
 		}

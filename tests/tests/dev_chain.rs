@@ -2,7 +2,11 @@
 //! (a remark, then a pallet-gauntlet call) is included, and SIGINT stops the node cleanly.
 
 use anyhow::{Context, Result};
-use gauntlet_e2e::{subxt::dynamic, subxt_signer::sr25519::dev, wait_for, Client, Node};
+use gauntlet_e2e::{
+	subxt::dynamic::{self, At},
+	subxt_signer::sr25519::dev,
+	wait_for, Client, Node,
+};
 use std::time::Duration;
 
 const START: Duration = Duration::from_secs(90);
@@ -12,7 +16,10 @@ async fn best_number(api: &Client) -> Result<u64> {
 }
 
 /// The names of the events an included extrinsic emitted, as `Pallet.Event`.
-async fn submit(api: &Client, tx: &impl gauntlet_e2e::subxt::transactions::Payload) -> Result<Vec<String>> {
+async fn submit(
+	api: &Client,
+	tx: &impl gauntlet_e2e::subxt::transactions::Payload,
+) -> Result<Vec<String>> {
 	let at = api.at_current_block().await?;
 	let events = at
 		.transactions()
@@ -45,24 +52,45 @@ async fn dev_chain_produces_blocks_and_includes_signed_extrinsics() -> Result<()
 
 	// A generic client reads `System.Number` from storage using metadata alone.
 	let at = api.at_current_block().await?;
-	let number: u32 = at
-		.storage()
-		.fetch(dynamic::storage::<(), u32>("System", "Number"), ())
-		.await?
-		.decode()?;
+	let number: u32 =
+		at.storage().fetch(dynamic::storage::<(), u32>("System", "Number"), ()).await?.decode()?;
 	assert_eq!(u64::from(number), at.block_number());
+
+	// The Gauntlet runtime API answers on the running node: the genesis run configuration.
+	let run_config = at
+		.runtime_apis()
+		.call(dynamic::runtime_api_call::<_, dynamic::Value>("GauntletApi", "run_config", ()))
+		.await
+		.context("GauntletApi.run_config")?;
+	assert_eq!(
+		run_config.at("blocks_per_window").and_then(|v| v.as_u128()),
+		Some(10),
+		"run config: {run_config}"
+	);
 
 	// A signed extrinsic from Alice is included (and finalised: dev blocks are final at once).
 	let remark = dynamic::transaction("System", "remark_with_event", (b"gauntlet".to_vec(),));
 	let events = submit(&api, &remark).await?;
 	assert!(events.iter().any(|e| e == "System.Remarked"), "events: {events:?}\n{}", node.log());
 
-	// The runtime has pallet-gauntlet under the name `Gauntlet`: commit for the current window.
-	// The window can roll over between reading it and inclusion, so try a few times.
-	let per_window: u32 = at
-		.constants()
-		.entry(dynamic::constant::<u32>("Gauntlet", "BlocksPerWindow"))
-		.context("Gauntlet.BlocksPerWindow constant")?;
+	// The runtime has pallet-gauntlet under the name `Gauntlet`: register as a miner (peer id and
+	// one multiaddr, deposit held), then commit for the current window. The window can roll over
+	// between reading it and inclusion, so try a few times.
+	let register = dynamic::transaction(
+		"Gauntlet",
+		"register",
+		(b"12D3KooWtestpeer".to_vec(), vec![b"/ip4/127.0.0.1/tcp/40000".to_vec()]),
+	);
+	let events = submit(&api, &register).await?;
+	assert!(events.iter().any(|e| e == "Gauntlet.MinerRegistered"), "events: {events:?}");
+	let per_window: u32 = api
+		.at_current_block()
+		.await?
+		.storage()
+		.fetch(dynamic::storage::<(), u32>("Gauntlet", "BlocksPerWindow"), ())
+		.await?
+		.decode()
+		.context("Gauntlet.BlocksPerWindow")?;
 	let mut committed = None;
 	for _ in 0..3 {
 		let window = (best_number(&api).await? + 1) / u64::from(per_window);
@@ -71,7 +99,7 @@ async fn dev_chain_produces_blocks_and_includes_signed_extrinsics() -> Result<()
 			Ok(events) => {
 				committed = Some(events);
 				break;
-			},
+			}
 			Err(e) => eprintln!("commit for window {window} failed, retrying: {e}"),
 		}
 	}

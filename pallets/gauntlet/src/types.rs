@@ -1,17 +1,25 @@
 //! The values the pallet stores and returns: commitments, scores, ratings, the run configuration.
 //!
-//! Every fractional quantity is a [`FixedI64`]: an `i64` scaled by 10⁹ (nine decimal places), so
-//! a client converts with `value as f64 / 1e9` and `(x * 1e9).round() as i64`.
+//! Two fixed-point formats, each where it fits:
+//! - Ratings (μ, σ, ordinal) are [`Fixed`], the `gauntlet-rating` crate's I64F64 (`bits / 2⁶⁴`,
+//!   SCALE-encoded as an `i128`), stored exactly as the crate computes them.
+//! - Every other fraction (scores, sync, moving averages, run-config reals) is [`FixedI64`]: an
+//!   `i64` scaled by 10⁹, so a client converts with `inner as f64 / 1e9` and
+//!   `(x * 1e9).round() as i64`.
+//! - Final weights are [`Perbill`] (parts per billion).
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::RuntimeDebug;
 use scale_info::TypeInfo;
-use sp_runtime::{FixedI64, FixedPointNumber, Perbill};
+use sp_runtime::RuntimeDebug;
+use sp_runtime::{
+	traits::{One, Zero},
+	FixedI64, FixedPointNumber, Perbill,
+};
 
-#[cfg(feature = "std")]
 use serde::{Deserialize, Serialize};
 
 use alloc::vec::Vec;
+pub use gauntlet_rating::{Fixed, Rating};
 
 /// A training window: `block_number / blocks_per_window`.
 pub type Window = u64;
@@ -26,11 +34,6 @@ pub const MIN_RELATIVE_IMPROVEMENT: FixedI64 = FixedI64::from_inner(-1_000 * ONE
 pub const MAX_RELATIVE_IMPROVEMENT: FixedI64 = FixedI64::from_inner(ONE);
 /// The score a copy-flagged or failed miner gets for ranking: below any valid gradient score.
 pub const WORST_SCORE: FixedI64 = FixedI64::from_inner(-1_000 * ONE - 1);
-
-/// Initial skill μ₀ of a new miner (OpenSkill default 25).
-pub const INITIAL_MU: FixedI64 = FixedI64::from_inner(25 * ONE);
-/// Initial uncertainty σ₀ = 25/3 of a new miner.
-pub const INITIAL_SIGMA: FixedI64 = FixedI64::from_inner(8_333_333_333);
 
 /// What a miner promised about one payload: validators check fetched bytes against it.
 #[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
@@ -119,29 +122,10 @@ impl MinerScore {
 	}
 }
 
-/// A miner's skill rating (OpenSkill Plackett-Luce).
-#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
-pub struct Rating {
-	/// Mean skill μ.
-	pub mu: FixedI64,
-	/// Uncertainty σ.
-	pub sigma: FixedI64,
-}
-
-impl Rating {
-	/// The rating every miner starts with: μ = 25, σ = 25/3.
-	pub const INITIAL: Rating = Rating { mu: INITIAL_MU, sigma: INITIAL_SIGMA };
-
-	/// The conservative skill estimate miners are ranked by: `μ − 3σ`.
-	pub fn ordinal(&self) -> FixedI64 {
-		self.mu.saturating_sub(self.sigma.saturating_mul(FixedI64::saturating_from_integer(3)))
-	}
-}
-
 /// Everything the chain tracks about a registered miner's standing.
 #[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
 pub struct MinerState {
-	/// Current skill rating.
+	/// Current skill rating (μ = 25, σ = 25/3 for a new miner).
 	pub rating: Rating,
 	/// Exponential moving average of the binary indicator (α from the run config), in [−1, 1].
 	pub binary_ma: FixedI64,
@@ -158,7 +142,7 @@ pub struct MinerState {
 impl Default for MinerState {
 	fn default() -> Self {
 		Self {
-			rating: Rating::INITIAL,
+			rating: Rating::default(),
 			binary_ma: FixedI64::zero(),
 			sync: FixedI64::zero(),
 			final_weight: Perbill::zero(),
@@ -174,11 +158,11 @@ pub struct RatingSnapshot {
 	/// The window whose close produced this snapshot.
 	pub window: Window,
 	/// μ after the update.
-	pub mu: FixedI64,
+	pub mu: Fixed,
 	/// σ after the update.
-	pub sigma: FixedI64,
+	pub sigma: Fixed,
 	/// `μ − 3σ` after the update.
-	pub ordinal: FixedI64,
+	pub ordinal: Fixed,
 	/// Binary-indicator moving average after the update.
 	pub binary_ma: FixedI64,
 	/// Median sync score of this window.
@@ -211,9 +195,9 @@ pub struct RankEntry<AccountId> {
 	/// How many of them reported a failure.
 	pub failures: u32,
 	/// μ after this window's update.
-	pub mu: FixedI64,
+	pub mu: Fixed,
 	/// σ after this window's update.
-	pub sigma: FixedI64,
+	pub sigma: Fixed,
 	/// Final weight after this window's close.
 	pub final_weight: Perbill,
 }
@@ -265,9 +249,10 @@ pub struct ScheduledRunConfig {
 	RuntimeDebug,
 	TypeInfo,
 	MaxEncodedLen,
+	Serialize,
+	Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(Serialize, Deserialize))]
-#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunConfig {
 	/// Version of this config; every change must increase it.
 	pub version: u32,
@@ -346,27 +331,27 @@ impl RunConfig {
 		let zero = FixedI64::zero();
 		let one = FixedI64::one();
 		let in_unit = |x: FixedI64| x >= zero && x <= one;
-		self.blocks_per_window > 0 &&
-			self.inner_steps > 0 &&
-			self.top_k >= 2 &&
-			self.chunk_target > 0 &&
-			self.quant_bins >= 2 &&
-			self.quant_range > zero &&
-			in_unit(self.error_feedback_beta) &&
-			self.outer_learning_rate > zero &&
-			self.eval_lr_factor > zero &&
-			self.eval_own_batches > 0 &&
-			self.eval_random_batches > 0 &&
-			self.miners_per_validator > 0 &&
-			in_unit(self.copy_overlap_threshold) &&
-			self.peers_per_aggregate > 0 &&
-			self.peers_per_aggregate <= max_peers &&
-			self.rating_beta > zero &&
-			self.rating_beta <= FixedI64::saturating_from_integer(1000) &&
-			self.rating_tau >= zero &&
-			self.rating_tau <= FixedI64::saturating_from_integer(100) &&
-			self.binary_ma_alpha > zero &&
-			self.binary_ma_alpha <= one
+		self.blocks_per_window > 0
+			&& self.inner_steps > 0
+			&& self.top_k >= 2
+			&& self.chunk_target > 0
+			&& self.quant_bins >= 2
+			&& self.quant_range > zero
+			&& in_unit(self.error_feedback_beta)
+			&& self.outer_learning_rate > zero
+			&& self.eval_lr_factor > zero
+			&& self.eval_own_batches > 0
+			&& self.eval_random_batches > 0
+			&& self.miners_per_validator > 0
+			&& in_unit(self.copy_overlap_threshold)
+			&& self.peers_per_aggregate > 0
+			&& self.peers_per_aggregate <= max_peers
+			&& self.rating_beta > zero
+			&& self.rating_beta <= FixedI64::saturating_from_integer(1000)
+			&& self.rating_tau >= zero
+			&& self.rating_tau <= FixedI64::saturating_from_integer(100)
+			&& self.binary_ma_alpha > zero
+			&& self.binary_ma_alpha <= one
 	}
 }
 
@@ -376,11 +361,11 @@ pub struct LeaderboardEntry<AccountId> {
 	/// The miner.
 	pub miner: AccountId,
 	/// Mean skill μ.
-	pub mu: FixedI64,
+	pub mu: Fixed,
 	/// Uncertainty σ.
-	pub sigma: FixedI64,
+	pub sigma: Fixed,
 	/// `μ − 3σ`.
-	pub ordinal: FixedI64,
+	pub ordinal: Fixed,
 	/// Binary-indicator moving average.
 	pub binary_ma: FixedI64,
 	/// Sync score of the last rated window.

@@ -1,0 +1,210 @@
+//! The window lifecycle driven by `on_initialize`: close, select, activate, prune.
+
+use crate::{pallet::*, ratings, scoring, types::*, weights::WeightInfo};
+use alloc::{collections::BTreeMap, vec::Vec};
+use frame_support::{pallet_prelude::*, traits::Get};
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
+
+fn to_u32(n: usize) -> u32 {
+	n.unique_saturated_into()
+}
+
+impl<T: Config> Pallet<T> {
+	/// The per-block hook: at most one close, one selection, one activation and one pruning.
+	pub(crate) fn advance_windows(block: BlockNumberFor<T>) -> Weight {
+		let current = Self::window_of(block);
+		let mut cursor = Cursor::<T>::get();
+		let start = cursor;
+		let mut weight = T::WeightInfo::on_initialize_base();
+
+		if cursor.next_close.saturating_add(2) <= current {
+			weight.saturating_accrue(Self::close_window(cursor.next_close));
+			cursor.next_close.saturating_inc();
+		}
+		if cursor.next_select.saturating_add(1) <= current {
+			weight.saturating_accrue(Self::select_aggregation_set(cursor.next_select));
+			cursor.next_select.saturating_inc();
+		}
+		weight.saturating_accrue(Self::activate_pending_config(current));
+		let history = u64::from(T::HistoryWindows::get());
+		if cursor.next_prune.saturating_add(history) < cursor.next_close {
+			let (pruning, done) = Self::prune_window(cursor.next_prune);
+			weight.saturating_accrue(pruning);
+			if done {
+				cursor.next_prune.saturating_inc();
+			}
+		}
+		if cursor != start {
+			Cursor::<T>::put(cursor);
+		}
+		weight
+	}
+
+	/// Rates window `window`: median of the validators' scores per miner, one Plackett-Luce
+	/// update of the scored miners that are still registered, their binary moving average and
+	/// sync, then every miner's final weight; records the ranking and rating snapshots.
+	/// Committers without any score are not rated.
+	pub(crate) fn close_window(window: Window) -> Weight {
+		let config = CurrentRunConfig::<T>::get();
+		let tally = WindowTallies::<T>::get(window);
+		let max_validators = T::MaxValidators::get() as usize;
+		let max_miners = T::MaxMiners::get() as usize;
+
+		let mut by_miner: BTreeMap<T::AccountId, Vec<MinerScore>> = BTreeMap::new();
+		for (_validator, list) in Scores::<T>::iter_prefix(window).take(max_validators) {
+			for (miner, score) in list {
+				by_miner.entry(miner).or_default().push(score);
+			}
+		}
+		// Players in account-id order: scored, still registered.
+		let mut players: Vec<(T::AccountId, scoring::Aggregate, MinerState)> = by_miner
+			.into_iter()
+			.filter_map(|(miner, list)| {
+				let state = MinerStates::<T>::get(&miner)?;
+				Some((miner, scoring::aggregate(&list)?, state))
+			})
+			.collect();
+
+		let old: Vec<Rating> = players.iter().map(|(_, _, s)| s.rating).collect();
+		let scores: Vec<_> = players.iter().map(|(_, a, _)| a.score).collect();
+		match ratings::rate_window(&ratings::params(&config), &old, &scores) {
+			Ok(new) => {
+				for ((_, _, state), rating) in players.iter_mut().zip(new) {
+					state.rating = rating;
+				}
+			}
+			Err(_) => Self::deposit_event(Event::RatingFailed { window }),
+		}
+		for (_, agg, state) in players.iter_mut() {
+			state.binary_ma = scoring::update_binary_ma(
+				state.binary_ma,
+				config.binary_ma_alpha,
+				agg.binary_indicator,
+			);
+			state.sync = agg.sync_score;
+			state.last_rated = Some(window);
+		}
+
+		// Final weights over every registered miner, with the players' new states.
+		let updated: BTreeMap<&T::AccountId, &MinerState> =
+			players.iter().map(|(m, _, s)| (m, s)).collect();
+		let mut everyone: Vec<(T::AccountId, MinerState)> = MinerStates::<T>::iter()
+			.take(max_miners)
+			.map(|(miner, state)| {
+				let state = updated.get(&miner).map(|s| **s).unwrap_or(state);
+				(miner, state)
+			})
+			.collect();
+		let raw: Vec<u128> = everyone.iter().map(|(_, s)| scoring::raw_weight(s)).collect();
+		for ((miner, state), weight) in everyone.iter_mut().zip(scoring::normalise(&raw)) {
+			state.final_weight = weight;
+			MinerStates::<T>::insert(&*miner, *state);
+		}
+		let final_states: BTreeMap<T::AccountId, MinerState> = everyone.into_iter().collect();
+
+		let ranks = scoring::ranks(&scores);
+		let mut ranking: Vec<RankEntry<T::AccountId>> = Vec::with_capacity(players.len());
+		for ((miner, agg, state), rank) in players.into_iter().zip(ranks) {
+			let state = final_states.get(&miner).copied().unwrap_or(state);
+			RatingHistory::<T>::insert(
+				window,
+				&miner,
+				RatingSnapshot {
+					window,
+					mu: state.rating.mu,
+					sigma: state.rating.sigma,
+					ordinal: state.rating.ordinal(),
+					binary_ma: state.binary_ma,
+					sync: state.sync,
+					final_weight: state.final_weight,
+				},
+			);
+			ranking.push(RankEntry {
+				miner,
+				rank,
+				score: agg.score,
+				gradient_score: agg.gradient_score,
+				own_improvement: agg.own_improvement,
+				binary_indicator: agg.binary_indicator,
+				sync_score: agg.sync_score,
+				validators: agg.validators,
+				copy_flags: agg.copy_flags,
+				failures: agg.failures,
+				mu: state.rating.mu,
+				sigma: state.rating.sigma,
+				final_weight: state.final_weight,
+			});
+		}
+		ranking.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.miner.cmp(&b.miner)));
+		let rated = to_u32(ranking.len());
+		Rankings::<T>::insert(window, Ranking::<T>::truncate_from(ranking));
+		Self::deposit_event(Event::WindowClosed {
+			window,
+			rated,
+			unscored: tally.commitments.saturating_sub(rated),
+		});
+		T::WeightInfo::close_window(to_u32(final_states.len()), tally.score_submissions)
+	}
+
+	/// Fixes the aggregation set of `window`: its top `peers_per_aggregate` committers (still
+	/// registered) by ordinal, ties by account id, then ordered by account id.
+	pub(crate) fn select_aggregation_set(window: Window) -> Weight {
+		let config = CurrentRunConfig::<T>::get();
+		let mut candidates: Vec<(Fixed, T::AccountId)> = Commitments::<T>::iter_key_prefix(window)
+			.take(T::MaxMiners::get() as usize)
+			.filter_map(|miner| MinerStates::<T>::get(&miner).map(|s| (s.rating.ordinal(), miner)))
+			.collect();
+		let considered = to_u32(candidates.len());
+		candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+		candidates.truncate(config.peers_per_aggregate as usize);
+		let mut set: Vec<T::AccountId> = candidates.into_iter().map(|(_, m)| m).collect();
+		set.sort();
+		let set = MinerList::<T>::truncate_from(set);
+		AggregationSets::<T>::insert(window, set.clone());
+		Self::deposit_event(Event::AggregationSetSelected { window, miners: set });
+		T::WeightInfo::select_aggregation_set(considered)
+	}
+
+	/// Puts a scheduled run configuration in force once its window has come.
+	pub(crate) fn activate_pending_config(current: Window) -> Weight {
+		match PendingRunConfig::<T>::get() {
+			Some(pending) if pending.effective_window <= current => {
+				let version = pending.config.version;
+				CurrentRunConfig::<T>::put(pending.config);
+				PendingRunConfig::<T>::kill();
+				Self::deposit_event(Event::RunConfigActivated { version, window: current });
+				T::WeightInfo::activate_run_config()
+			}
+			_ => Weight::zero(),
+		}
+	}
+
+	/// Deletes everything stored about `window`. Returns whether it is all gone (each map holds
+	/// fewer entries than its limit by construction, so it always is).
+	pub(crate) fn prune_window(window: Window) -> (Weight, bool) {
+		let tally = WindowTallies::<T>::get(window);
+		let miners = T::MaxMiners::get().saturating_add(1);
+		let validators = T::MaxValidators::get().saturating_add(1);
+		let announcements = Self::max_announcements_per_window().saturating_add(1);
+		let done = [
+			Commitments::<T>::clear_prefix(window, miners, None),
+			Checkpoints::<T>::clear_prefix(window, announcements, None),
+			Scores::<T>::clear_prefix(window, validators, None),
+			RatingHistory::<T>::clear_prefix(window, miners, None),
+		]
+		.iter()
+		.all(|r| r.maybe_cursor.is_none());
+		if done {
+			WindowTallies::<T>::remove(window);
+			AggregationSets::<T>::remove(window);
+			Rankings::<T>::remove(window);
+			Self::deposit_event(Event::WindowPruned { window });
+		}
+		let weight = T::WeightInfo::prune_window(
+			tally.commitments.max(tally.checkpoints),
+			tally.score_submissions,
+		);
+		(weight, done)
+	}
+}
