@@ -368,8 +368,9 @@ mod tests {
 		assert_eq!(back.encode(), bytes);
 	}
 
-	#[test]
-	fn header_bytes() {
+	/// One 2×3 tensor named "ab" with two kept entries, encoded: the fixture whose bytes the
+	/// header and bad-record tests spell out.
+	fn two_by_three_payload() -> Vec<u8> {
 		let t = CompressedTensor::from_parts(
 			"ab",
 			vec![2, 3],
@@ -382,7 +383,12 @@ mod tests {
 			vec![3, 0],
 		)
 		.unwrap();
-		let bytes = Payload::new(vec![t]).unwrap().encode();
+		Payload::new(vec![t]).unwrap().encode()
+	}
+
+	#[test]
+	fn header_bytes() {
+		let bytes = two_by_three_payload();
 		let mut want = b"SLCO".to_vec();
 		want.extend([1, 0, 1, 0, 0, 0]); // version 1, one tensor
 		want.extend([2, 0, b'a', b'b', 2, 2, 0, 0, 0, 3, 0, 0, 0]); // name, rank 2, dims 2, 3
@@ -460,19 +466,7 @@ mod tests {
 
 	#[test]
 	fn rejects_bad_records() {
-		let t = CompressedTensor::from_parts(
-			"ab",
-			vec![2, 3],
-			2,
-			3,
-			2,
-			vec![-1.0, 0.0, 0.5, 1.0],
-			0.25,
-			vec![1, 4],
-			vec![3, 0],
-		)
-		.unwrap();
-		let bytes = Payload::new(vec![t]).unwrap().encode();
+		let bytes = two_by_three_payload();
 		let l = limits();
 		// Offsets inside the record (payload header is 10 bytes, name 2 + 2, rank 1, dims 8).
 		let tile_rows = 10 + 4 + 1 + 8;
