@@ -24,3 +24,8 @@ timed fmt cargo fmt --all --check
 timed build cargo build --release --locked --workspace --all-targets
 timed clippy cargo clippy --release --locked --workspace --all-targets -- -D warnings
 timed test cargo nextest run --release --locked --workspace --profile ci
+# The pallet's benchmarks, run as tests in its mock runtime. `runtime-benchmarks` is another
+# feature set, so it builds in its own cache (shared with scripts/benchmark-weights.sh) and leaves
+# the main one untouched.
+timed benchmarks env CARGO_TARGET_DIR="$GAUNTLET_HOME/target-bench" \
+	cargo nextest run --release --locked -p pallet-gauntlet --features runtime-benchmarks --profile ci

@@ -10,13 +10,16 @@
 //! - [`outer`]: the outer round wired to tch (pseudo-gradients, error feedback, aggregation).
 //! - [`simulate`]: many peers in one process, SparseLoCo vs DiLoCo vs DDP.
 //! - [`payload_file`]: `compress` / `decompress` between safetensors and payload files.
+//! - [`bench`]: GPU benchmarks and the GPU-vs-CPU codec check (`scripts/gpu/bench.sh`).
 
 pub mod atomic_file;
+pub mod bench;
 pub mod data;
 pub mod device;
 pub mod malloc;
 pub mod model;
 pub mod outer;
+pub mod p2p;
 pub mod payload_file;
 pub mod simulate;
 pub mod sparseloco;

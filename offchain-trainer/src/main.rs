@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use offchain_trainer::bench as gpu_bench;
 use offchain_trainer::data::{prepare, Dataset, TokenizerKind};
 use offchain_trainer::device::DeviceChoice;
 use offchain_trainer::model::{ModelConfig, Precision};
@@ -57,6 +58,88 @@ enum Command {
 	},
 	/// Simulate N peers in one process and compare SparseLoCo, DiLoCo and DDP.
 	Simulate(Box<SimulateArgs>),
+	/// Measure payload transfer between two p2p hosts over loopback and write a markdown table.
+	BenchP2p {
+		/// Markdown file to write.
+		#[arg(long, default_value = "docs/p2p-bench.md")]
+		out: PathBuf,
+		/// Skip the 1 GB cases.
+		#[arg(long)]
+		quick: bool,
+	},
+	/// Benchmark the GPU codec (error-feedback round, aggregation); JSON lines on stdout.
+	BenchCodec(BenchCodecArgs),
+	/// Check the GPU codec against the CPU codec on the same input; JSON lines on stdout, exit
+	/// status 1 on any disagreement.
+	CheckCodec(CheckCodecArgs),
+	/// Benchmark training steps (tokens/s, MFU); a JSON line on stdout.
+	BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchCodecArgs {
+	/// CUDA device (cuda or cuda:N).
+	#[arg(long, default_value = "cuda")]
+	device: DeviceChoice,
+	/// Synthetic model sizes, comma-separated: 124m, 1b, 4b or a parameter count.
+	#[arg(long, value_delimiter = ',', default_value = "124m,1b,4b", value_parser = gpu_bench::parse_params)]
+	params: Vec<usize>,
+	/// Timed rounds per size.
+	#[arg(long, default_value_t = 20)]
+	rounds: usize,
+	/// Untimed rounds first.
+	#[arg(long, default_value_t = 3)]
+	warmup: usize,
+	/// Model size of the aggregation benchmark; 0 skips it.
+	#[arg(long, default_value = "1b", value_parser = gpu_bench::parse_params)]
+	aggregate_params: usize,
+	/// Peers aggregated.
+	#[arg(long, default_value_t = 20)]
+	peers: usize,
+	/// Model size for rounds of the CPU codec (the path before the GPU codec); 0 skips them.
+	#[arg(long, default_value = "124m", value_parser = gpu_bench::parse_params)]
+	cpu_params: usize,
+}
+
+#[derive(Debug, Args)]
+struct CheckCodecArgs {
+	/// CUDA device (cuda or cuda:N).
+	#[arg(long, default_value = "cuda")]
+	device: DeviceChoice,
+	/// Built-in model whose tensor shapes are checked (plus a few unusual shapes).
+	#[arg(long, default_value = "124m")]
+	model: String,
+	/// Error-feedback rounds.
+	#[arg(long, default_value_t = 3)]
+	rounds: usize,
+	/// Peers in the aggregation check.
+	#[arg(long, default_value_t = 5)]
+	peers: usize,
+}
+
+#[derive(Debug, Args)]
+struct BenchTrainArgs {
+	/// CUDA device (cuda or cuda:N).
+	#[arg(long, default_value = "cuda")]
+	device: DeviceChoice,
+	/// Built-in model.
+	#[arg(long, default_value = "124m")]
+	config: String,
+	/// Tokens per sequence.
+	#[arg(long, default_value_t = 2048)]
+	seq: i64,
+	/// Sequences per step.
+	#[arg(long, default_value_t = 8)]
+	batch: i64,
+	/// Timed steps.
+	#[arg(long, default_value_t = 10)]
+	steps: usize,
+	/// Untimed steps first.
+	#[arg(long, default_value_t = 3)]
+	warmup: usize,
+	/// Dense bf16 peak of the GPU in TFLOP/s (H100/H200 SXM: 989).
+	#[arg(long, default_value_t = 989.0)]
+	peak_tflops: f64,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +371,36 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
 	Ok(())
 }
 
+fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
+	use offchain_trainer::p2p::bench;
+	let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+	let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+	let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+	let load_before = load();
+	let mut rows = Vec::new();
+	for case in bench::default_cases().into_iter().filter(|c| !quick || c.size < 1_000_000_000) {
+		let row = runtime.block_on(bench::run_case(case)).with_context(|| format!("{case:?}"))?;
+		tracing::info!(?case, seconds = row.seconds, mb_per_s = row.mb_per_s(), "measured");
+		rows.push(row);
+	}
+	let context = format!(
+		"`gauntlet-trainer bench-p2p` on this machine: {cores} cores shared with other builds \
+		 (load average before: {}, after: {}). Two hosts in one process over 127.0.0.1; each row \
+		 is one fetch on an open connection, timed from `fetch` to the verified payload \
+		 (Blake2b-256 while reading). CPU s per GB: CPU time of both hosts during the fetch \
+		 (includes time lost to contention on a shared machine). The last column is hashing \
+		 alone on one core: a hash is sequential, so it bounds one transfer whatever the \
+		 transport. MB = 10^6 bytes, Mb = 10^6 bits.",
+		load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+		load().split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+	);
+	let table = bench::markdown(&rows, &context);
+	offchain_trainer::atomic_file::write(out, table.as_bytes())
+		.with_context(|| format!("writing {}", out.display()))?;
+	println!("{table}");
+	Ok(())
+}
+
 fn main() -> Result<()> {
 	offchain_trainer::malloc::keep_freed_memory();
 	tracing_subscriber::fmt()
@@ -327,6 +440,34 @@ fn main() -> Result<()> {
 			println!("{n} tensors written to {}", output.display());
 		}
 		Command::Simulate(args) => run_simulate(*args)?,
+		Command::BenchP2p { out, quick } => run_bench_p2p(&out, quick)?,
+		Command::BenchCodec(a) => gpu_bench::codec::run(&gpu_bench::codec::CodecBenchArgs {
+			device: a.device.resolve()?,
+			params: a.params,
+			rounds: a.rounds,
+			warmup: a.warmup,
+			aggregate_params: (a.aggregate_params > 0).then_some(a.aggregate_params),
+			peers: a.peers,
+			cpu_params: (a.cpu_params > 0).then_some(a.cpu_params),
+		})?,
+		Command::CheckCodec(a) => {
+			let ok = gpu_bench::check::run(&gpu_bench::check::CheckArgs {
+				device: a.device.resolve()?,
+				model: a.model,
+				rounds: a.rounds,
+				peers: a.peers,
+			})?;
+			anyhow::ensure!(ok, "the GPU codec disagrees with the CPU codec (see the JSON lines)");
+		}
+		Command::BenchTrain(a) => gpu_bench::train::run(&gpu_bench::train::TrainBenchArgs {
+			device: a.device.resolve()?,
+			model: a.config,
+			seq: a.seq,
+			batch: a.batch,
+			steps: a.steps,
+			warmup: a.warmup,
+			peak_tflops: a.peak_tflops,
+		})?,
 	}
 	Ok(())
 }

@@ -92,8 +92,11 @@ impl Node {
 	/// Start `gauntlet-node` with `args` plus free RPC/p2p ports, no Prometheus, no mDNS,
 	/// its log in a file under the system temp dir.
 	pub fn start(label: &str, args: &[&str]) -> Result<Self> {
-		let rpc_port = free_port()?;
-		let p2p_port = free_port()?;
+		Self::start_on(label, args, free_port()?, free_port()?)
+	}
+
+	/// [`Node::start`] on given ports, e.g. to restart a node where its clients expect it.
+	pub fn start_on(label: &str, args: &[&str], rpc_port: u16, p2p_port: u16) -> Result<Self> {
 		let base = tempdir::TempDir::new(&format!("gauntlet-{label}"))?;
 		let log_path = base.path().join("node.log");
 		let log = std::fs::File::create(&log_path)?;

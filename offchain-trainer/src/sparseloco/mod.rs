@@ -14,12 +14,13 @@
 //! quantizer with a 4-entry LUT and shift ([`quantize`]), 12-bit indices and 2-bit codes
 //! ([`packing`]), and a versioned little-endian wire format ([`wire`]).
 //!
-//! Everything here is plain Rust over `f32` slices (no tch), so it runs on any host and serves as
-//! the reference a GPU path must match.
+//! Everything here but [`gpu`] is plain Rust over `f32` slices (no tch), so it runs on any host
+//! and serves as the reference the GPU codec ([`gpu`], CUDA kernels over tch tensors) must match.
 
 // Lints scoped to this module so they travel with it into the trainer crate.
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the GPU codec's kernel launches (`gpu/kernels.rs`) opt back in.
+#![deny(unsafe_code)]
 
 pub mod aggregate;
 pub mod bench;
@@ -28,6 +29,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod error_feedback;
+pub mod gpu;
 pub mod packing;
 pub mod pseudo_gradient;
 pub mod quantize;

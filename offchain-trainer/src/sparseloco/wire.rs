@@ -118,25 +118,54 @@ impl CompressedTensor {
 	}
 
 	fn encode_into(&self, out: &mut Vec<u8>) {
-		// Every field fits its wire width: `from_parts`, `Compressor` and the decoder check
-		// names ≤ u16::MAX bytes, rank ≤ 8, dims ≤ u32::MAX, tiles and k ≤ 4096, bins ≤ 4.
-		out.extend_from_slice(&(self.name().len() as u16).to_le_bytes());
-		out.extend_from_slice(self.name().as_bytes());
-		out.push(self.shape().len() as u8);
-		for &d in self.shape() {
-			out.extend_from_slice(&(d as u32).to_le_bytes());
-		}
-		let g = self.geometry();
-		out.extend_from_slice(&(g.tile_rows() as u16).to_le_bytes());
-		out.extend_from_slice(&(g.tile_cols() as u16).to_le_bytes());
-		out.extend_from_slice(&(self.k() as u16).to_le_bytes());
-		out.push(self.bins() as u8);
+		let header = RecordHeader {
+			name: self.name(),
+			shape: self.shape(),
+			geometry: self.geometry(),
+			k: self.k(),
+			bins: self.bins(),
+		};
+		header.encode_into(out);
 		out.extend_from_slice(&self.shift().to_le_bytes());
 		for &l in self.lut() {
 			out.extend_from_slice(&l.to_le_bytes());
 		}
 		pack_codes(self.codes(), out);
 		pack_indices(self.indices(), out);
+	}
+}
+
+/// The fields of a tensor record that precede its shift: everything but the values. The GPU
+/// codec writes these once per model and fills in shift, LUT and streams every round.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordHeader<'a> {
+	/// Parameter name (1..=65535 bytes).
+	pub name: &'a str,
+	/// Dense shape (rank ≤ 8, dims ≤ u32::MAX).
+	pub shape: &'a [usize],
+	/// The tiling.
+	pub geometry: &'a ChunkGeometry,
+	/// Kept entries per chunk (≤ 4096).
+	pub k: usize,
+	/// LUT length (2..=4).
+	pub bins: usize,
+}
+
+impl RecordHeader<'_> {
+	/// Appends the header. Every field fits its wire width: `from_parts`, `Compressor`, the
+	/// decoder and the GPU layout check names ≤ u16::MAX bytes, rank ≤ 8, dims ≤ u32::MAX, tiles
+	/// and k ≤ 4096, bins ≤ 4.
+	pub fn encode_into(&self, out: &mut Vec<u8>) {
+		out.extend_from_slice(&(self.name.len() as u16).to_le_bytes());
+		out.extend_from_slice(self.name.as_bytes());
+		out.push(self.shape.len() as u8);
+		for &d in self.shape {
+			out.extend_from_slice(&(d as u32).to_le_bytes());
+		}
+		out.extend_from_slice(&(self.geometry.tile_rows() as u16).to_le_bytes());
+		out.extend_from_slice(&(self.geometry.tile_cols() as u16).to_le_bytes());
+		out.extend_from_slice(&(self.k as u16).to_le_bytes());
+		out.push(self.bins as u8);
 	}
 }
 

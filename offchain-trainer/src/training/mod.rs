@@ -2,12 +2,14 @@
 //! accumulation, and checkpoints that resume bit-exactly on the CPU.
 
 pub mod checkpoint;
+pub mod fused;
 pub mod optimizer;
 pub mod schedule;
 pub mod step;
 pub mod trainable;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointInfo};
+pub use fused::FusedAdamW;
 pub use optimizer::{AdamW, AdamWConfig};
 pub use schedule::LrSchedule;
 pub use step::{accumulate_gradients, apply_step, clip_grad_norm, train_step, StepStats};

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use super::fused::FusedAdamW;
+
 /// The optimizer's constants.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamWConfig {
@@ -33,6 +35,15 @@ pub struct AdamW {
 	exp_avg: Vec<Tensor>,
 	exp_avg_sq: Vec<Tensor>,
 	decay: Vec<bool>,
+	fused: Fused,
+}
+
+/// The fused CUDA path of [`AdamW::fused_step`]: not tried yet, loaded, or unavailable.
+#[derive(Debug)]
+enum Fused {
+	Untried,
+	Ready(Box<FusedAdamW>),
+	Unavailable,
 }
 
 impl AdamW {
@@ -45,6 +56,7 @@ impl AdamW {
 			exp_avg: params.iter().map(zeros).collect(),
 			exp_avg_sq: params.iter().map(zeros).collect(),
 			decay: params.iter().map(|p| p.dim() >= 2).collect(),
+			fused: Fused::Untried,
 		}
 	}
 
@@ -83,6 +95,58 @@ impl AdamW {
 				let _ = p.g_sub_(&update);
 			}
 		});
+	}
+
+	/// Clips the gradients' global norm to `max_norm` (0: no clipping) and takes one update, in
+	/// three CUDA launches over all parameters ([`FusedAdamW`]). Returns the norm before
+	/// clipping, or `None` (nothing changed) when the parameters are not all contiguous f32 CUDA
+	/// tensors with gradients or the kernels cannot be loaded; then use
+	/// [`super::clip_grad_norm`] and [`Self::step`], which compute the same update.
+	pub fn fused_step(&mut self, params: &[Tensor], lr: f64, max_norm: f64) -> Option<f64> {
+		assert_eq!(params.len(), self.exp_avg.len(), "AdamW built for another parameter list");
+		let device = params.first()?.device();
+		if device == tch::Device::Cpu || matches!(self.fused, Fused::Unavailable) {
+			return None;
+		}
+		let grads: Vec<Tensor> = params.iter().map(Tensor::grad).collect();
+		if grads.iter().any(|g| !g.defined()) {
+			return None;
+		}
+		if matches!(self.fused, Fused::Untried) {
+			self.fused = match FusedAdamW::new(device) {
+				Ok(f) => Fused::Ready(Box::new(f)),
+				Err(e) => {
+					tracing::warn!(error = %e, "fused AdamW unavailable; using per-tensor updates");
+					Fused::Unavailable
+				}
+			};
+		}
+		let Fused::Ready(fused) = &mut self.fused else { return None };
+		let result = tch::no_grad(|| {
+			fused.step(
+				params,
+				&grads,
+				&self.exp_avg,
+				&self.exp_avg_sq,
+				&self.decay,
+				&self.config,
+				lr,
+				self.steps + 1,
+				max_norm,
+			)
+		});
+		match result {
+			Ok(norm) => {
+				self.steps += 1;
+				Some(norm)
+			}
+			Err(e) => {
+				// Only argument checks and launches fail here, before any state changes.
+				tracing::warn!(error = %e, "fused AdamW failed; using per-tensor updates");
+				self.fused = Fused::Unavailable;
+				None
+			}
+		}
 	}
 
 	/// The state as `(first moments, second moments)`, in parameter order.

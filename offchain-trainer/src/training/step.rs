@@ -22,14 +22,16 @@ pub struct StepStats {
 /// sequences per forward/backward pass; returns the batch's mean loss.
 pub fn accumulate_gradients(model: &TrainableModel, batch: &Batch, micro: i64, weight: f64) -> f64 {
 	let n = batch.len() as f64;
-	let mut total = 0.0;
+	let mut losses = Vec::new();
 	for mb in batch.micro_batches(micro) {
 		let share = mb.len() as f64 / n;
 		let loss = model.llama().loss(&mb.inputs, &mb.targets);
-		total += loss.to_kind(Kind::Double).double_value(&[]) * share;
+		losses.push((loss.detach(), share));
 		(loss * (share * weight)).backward();
 	}
-	total
+	// Read the losses only now: a read waits for the device, and waiting between the forward and
+	// the backward pass would leave the GPU idle while the backward's first kernels are queued.
+	losses.iter().map(|(l, share)| l.to_kind(Kind::Double).double_value(&[]) * share).sum()
 }
 
 /// Scales all gradients so their global L2 norm is at most `max_norm` (no-op when `max_norm`
@@ -63,9 +65,17 @@ pub fn apply_step(
 	config: &TrainConfig,
 	loss: f64,
 ) -> StepStats {
-	let grad_norm = clip_grad_norm(model.params(), config.grad_clip);
 	let lr = config.schedule().at(optimizer.steps());
-	optimizer.step(model.params(), lr);
+	// On CUDA, clipping and the update in three launches; elsewhere (and as the fallback) the
+	// per-tensor path, which keeps CPU runs bit-reproducible.
+	let grad_norm = match optimizer.fused_step(model.params(), lr, config.grad_clip) {
+		Some(norm) => norm,
+		None => {
+			let norm = clip_grad_norm(model.params(), config.grad_clip);
+			optimizer.step(model.params(), lr);
+			norm
+		}
+	};
 	model.zero_grad();
 	StepStats { loss, grad_norm, lr }
 }

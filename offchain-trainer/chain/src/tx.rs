@@ -1,0 +1,161 @@
+//! Signed Gauntlet transactions, each waited for until finalized and successful.
+
+use crate::{
+	runtime::{self, runtime_types as rt},
+	types::{AccountId, MinerScore, Window},
+	ChainError, GauntletClient, Result, Signer,
+};
+use subxt::{error::TransactionEventsError, extrinsics::ExtrinsicEvents, transactions::Payload};
+
+/// A transaction that was finalized without a dispatch error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Included {
+	/// Hash of the block that includes it, as `0x` hex.
+	pub block_hash: String,
+	/// Names of the events it emitted, as `Pallet.Event`.
+	pub events: Vec<String>,
+}
+
+impl GauntletClient {
+	/// Register `signer` as a miner serving payloads at `peer_id` / `multiaddrs` (holds the
+	/// miner deposit).
+	pub async fn register(
+		&self,
+		signer: &Signer,
+		peer_id: &[u8],
+		multiaddrs: &[Vec<u8>],
+	) -> Result<Included> {
+		let call = runtime::transactions()
+			.gauntlet()
+			.register(bounded(peer_id.to_vec()), endpoint_list(multiaddrs));
+		self.submit("Gauntlet.register", &call, signer).await.map(|(i, _)| i)
+	}
+
+	/// Replace `signer`'s peer id and multiaddrs.
+	pub async fn update_endpoint(
+		&self,
+		signer: &Signer,
+		peer_id: &[u8],
+		multiaddrs: &[Vec<u8>],
+	) -> Result<Included> {
+		let call = runtime::transactions()
+			.gauntlet()
+			.update_endpoint(bounded(peer_id.to_vec()), endpoint_list(multiaddrs));
+		self.submit("Gauntlet.update_endpoint", &call, signer).await.map(|(i, _)| i)
+	}
+
+	/// Commit to the payload `signer` serves for `window` (must be the current window).
+	pub async fn commit(
+		&self,
+		signer: &Signer,
+		window: Window,
+		payload_hash: [u8; 32],
+		payload_size: u64,
+	) -> Result<Included> {
+		let call = runtime::transactions().gauntlet().commit(window, payload_hash, payload_size);
+		self.submit("Gauntlet.commit", &call, signer).await.map(|(i, _)| i)
+	}
+
+	/// Announce a checkpoint `signer` serves, for `window` (must be the current window).
+	pub async fn announce_checkpoint(
+		&self,
+		signer: &Signer,
+		window: Window,
+		checkpoint_hash: [u8; 32],
+		checkpoint_size: u64,
+	) -> Result<Included> {
+		let call = runtime::transactions().gauntlet().announce_checkpoint(
+			window,
+			checkpoint_hash,
+			checkpoint_size,
+		);
+		self.submit("Gauntlet.announce_checkpoint", &call, signer).await.map(|(i, _)| i)
+	}
+
+	/// Submit `signer`'s (a validator's) scores for `window`, which must be the current window
+	/// minus one. Scores are converted to the chain's fixed point before anything is sent.
+	pub async fn submit_scores(
+		&self,
+		signer: &Signer,
+		window: Window,
+		scores: &[(AccountId, MinerScore)],
+	) -> Result<Included> {
+		let scores = scores
+			.iter()
+			.map(|(miner, score)| Ok((*miner, score.to_runtime()?)))
+			.collect::<Result<Vec<_>>>()?;
+		let call = runtime::transactions().gauntlet().submit_scores(window, bounded(scores));
+		self.submit("Gauntlet.submit_scores", &call, signer).await.map(|(i, _)| i)
+	}
+
+	/// Add `validator` through `Sudo.sudo` (test and dev chains, where `sudo` is the admin).
+	pub async fn sudo_add_validator(
+		&self,
+		sudo: &Signer,
+		validator: &AccountId,
+	) -> Result<Included> {
+		const CALL: &str = "Sudo.sudo(Gauntlet.add_validator)";
+		let inner = rt::gauntlet_runtime::RuntimeCall::Gauntlet(
+			rt::pallet_gauntlet::pallet::Call::add_validator { validator: *validator },
+		);
+		let call = runtime::transactions().sudo().sudo(inner);
+		let (included, events) = self.submit(CALL, &call, sudo).await?;
+		// Sudo succeeds even when the inner call fails; its result is in the `Sudid` event.
+		let sudid = events
+			.find_first::<runtime::sudo::events::Sudid>()
+			.transpose()
+			.map_err(|e| ChainError::Decode { what: "Sudo.Sudid", reason: e.to_string() })?;
+		match sudid.map(|e| e.sudo_result) {
+			Some(Ok(())) => Ok(included),
+			Some(Err(error)) => {
+				Err(ChainError::Dispatch { call: CALL, error: format!("{error:?}") })
+			}
+			None => Err(ChainError::Decode { what: "Sudo.Sudid", reason: "no such event".into() }),
+		}
+	}
+
+	/// Sign `call` with `signer`, submit it, and wait until it is finalized and succeeded.
+	async fn submit<Call: Payload>(
+		&self,
+		name: &'static str,
+		call: &Call,
+		signer: &Signer,
+	) -> Result<(Included, ExtrinsicEvents<crate::ChainConfig>)> {
+		let mut txs = self.api.transactions().await.map_err(|e| ChainError::rpc(name, e))?;
+		let progress = txs
+			.sign_and_submit_then_watch_default(call, &signer.keypair)
+			.await
+			.map_err(|e| ChainError::rpc(name, e))?;
+		let in_block = progress.wait_for_finalized().await.map_err(|e| ChainError::rpc(name, e))?;
+		let events = match in_block.wait_for_success().await {
+			Ok(events) => events,
+			Err(TransactionEventsError::ExtrinsicFailed(error)) => {
+				return Err(ChainError::Dispatch { call: name, error: error.to_string() })
+			}
+			Err(e) => return Err(ChainError::rpc(name, e)),
+		};
+		let names = events
+			.iter()
+			.map(|e| match e {
+				Ok(e) => Ok(format!("{}.{}", e.pallet_name(), e.event_name())),
+				Err(e) => Err(ChainError::Decode { what: "events", reason: e.to_string() }),
+			})
+			.collect::<Result<Vec<_>>>()?;
+		tracing::debug!(call = name, events = ?names, "transaction finalized");
+		let included =
+			Included { block_hash: format!("{:?}", in_block.block_hash()), events: names };
+		Ok((included, events))
+	}
+}
+
+fn bounded<T>(items: Vec<T>) -> rt::bounded_collections::bounded_vec::BoundedVec<T> {
+	rt::bounded_collections::bounded_vec::BoundedVec(items)
+}
+
+fn endpoint_list(
+	multiaddrs: &[Vec<u8>],
+) -> rt::bounded_collections::bounded_vec::BoundedVec<
+	rt::bounded_collections::bounded_vec::BoundedVec<u8>,
+> {
+	bounded(multiaddrs.iter().cloned().map(bounded).collect())
+}

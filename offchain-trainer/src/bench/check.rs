@@ -1,0 +1,173 @@
+//! `check-codec`: the GPU codec against the CPU codec on the same input. Error-feedback rounds on a
+//! real model's shapes plus shapes that take the kernels' unusual paths, then an aggregation of
+//! several peers; every payload must decode to the CPU codec's result ([`compare_payloads`]).
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use tch::{Device, Kind, Tensor};
+
+use super::emit;
+use crate::model::{ModelConfig, Precision};
+use crate::outer::ErrorBuffers;
+use crate::sparseloco::gpu::compare::{compare_payloads, max_dense_diff};
+use crate::sparseloco::gpu::layout::PayloadLayout;
+use crate::sparseloco::gpu::{GpuAggregator, GpuCompressor};
+use crate::sparseloco::{
+	aggregate, CodecConfig, DecodeLimits, Payload, Tensor as Array, DEFAULT_BETA,
+};
+use crate::tensor_io::to_array;
+use crate::training::TrainableModel;
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct CheckArgs {
+	/// The CUDA device.
+	pub device: Device,
+	/// Built-in model whose tensor shapes are used.
+	pub model: String,
+	/// Error-feedback rounds.
+	pub rounds: usize,
+	/// Peers in the aggregation check.
+	pub peers: usize,
+}
+
+/// Shapes beyond a LLaMA's 64×64 tiles and 1-D norms: a 50×48 tile (irregular addressing), a
+/// prime length (single-entry chunks, an odd kept count), k = 62 (codes straddle chunk
+/// boundaries), a 3-D tensor.
+fn extra_shapes() -> Vec<(String, Vec<usize>)> {
+	[vec![100, 96], vec![67], vec![63], vec![7, 63], vec![2, 3, 64], vec![128, 128]]
+		.into_iter()
+		.enumerate()
+		.map(|(i, s)| (format!("extra.{i}"), s))
+		.collect()
+}
+
+/// The pseudo-gradient of `round`: N(0, 1e-6) everywhere, except tensor `extra.5`, which is
+/// quantized to a few levels (many exact ties at every selection boundary) and zero in round 0
+/// (every key equal: the kernel's flat-data path).
+fn delta(shapes: &[(String, Vec<usize>)], device: Device, round: usize) -> Vec<Tensor> {
+	tch::manual_seed(100 + round as i64);
+	shapes
+		.iter()
+		.map(|(name, s)| {
+			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
+			let t = Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 1e-3;
+			if name == "extra.5" {
+				if round == 0 {
+					t.zeros_like()
+				} else {
+					(t * 2e3).round() * 1e-3
+				}
+			} else {
+				t
+			}
+		})
+		.collect()
+}
+
+fn arrays(shapes: &[(String, Vec<usize>)], tensors: &[Tensor]) -> Vec<Array> {
+	shapes.iter().zip(tensors).map(|((n, _), t)| to_array(n, t)).collect()
+}
+
+/// Runs the check, printing one JSON line per round and one for the aggregation. Returns whether
+/// everything agreed.
+pub fn run(args: &CheckArgs) -> Result<bool> {
+	let cfg = CodecConfig::default();
+	let device = args.device;
+	let model = ModelConfig::builtin(&args.model)?;
+	let m = TrainableModel::new(&model, Device::Cpu, Precision::Fp32, 0);
+	let mut shapes: Vec<(String, Vec<usize>)> = m
+		.names()
+		.iter()
+		.zip(m.params())
+		.map(|(n, p)| (n.clone(), p.size().iter().map(|&d| d as usize).collect()))
+		.collect();
+	drop(m);
+	shapes.extend(extra_shapes());
+	let limits = DecodeLimits::new(usize::MAX);
+
+	let mut gpu = GpuCompressor::new(&shapes, &cfg, device).context("starting the GPU codec")?;
+	let ef: Vec<Tensor> = shapes
+		.iter()
+		.map(|(_, s)| {
+			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
+			Tensor::zeros(dims.as_slice(), (Kind::Float, device))
+		})
+		.collect();
+	let mut cpu = ErrorBuffers::new(DEFAULT_BETA)?;
+	let mut ok = true;
+	for round in 0..args.rounds {
+		let d = delta(&shapes, device, round);
+		let d_host = arrays(&shapes, &d);
+		// What both compress: β·e + Δ, in f32 exactly as both codecs compute it.
+		let sources: Vec<Array> = if cpu.arrays().is_empty() {
+			d_host.clone()
+		} else {
+			cpu.arrays()
+				.iter()
+				.zip(&d_host)
+				.map(|(e, d)| {
+					let data =
+						e.data.iter().zip(&d.data).map(|(&e, &d)| DEFAULT_BETA * e + d).collect();
+					Array { name: e.name.clone(), shape: e.shape.clone(), data }
+				})
+				.collect()
+		};
+		let want = cpu.step(&d_host, &cfg)?;
+		let want_bytes = want.encode();
+		let got_bytes = gpu.step(&ef, &d, DEFAULT_BETA)?.to_vec();
+		let got = Payload::decode(&got_bytes, &limits).context("decoding the GPU payload")?;
+		let r = compare_payloads(&got, &want, Some(&sources));
+		let ef_got = arrays(&shapes, &ef);
+		let (ef_abs, ef_rel) = ef_got
+			.iter()
+			.zip(cpu.arrays())
+			.map(|(a, b)| max_dense_diff(&a.data, &b.data))
+			.fold((0.0f64, 0.0f64), |(x, y), (a, b)| (x.max(a), y.max(b)));
+		let agrees = r.agrees() && (r.tie_chunks > 0 || ef_rel <= 1e-6);
+		ok &= agrees;
+		emit(&json!({
+			"bench": "check_round", "round": round, "tensors": r.tensors, "chunks": r.chunks,
+			"entries": r.entries, "bytes_equal": got_bytes == want_bytes,
+			"index_mismatches": r.index_mismatches, "tie_chunks": r.tie_chunks,
+			"value_mismatches": r.value_mismatches, "max_value_rel_err": r.max_value_rel_err,
+			"ef_max_abs_diff": ef_abs, "ef_max_rel_diff": ef_rel, "agrees": agrees,
+		}));
+	}
+
+	// Aggregation: each peer compresses its own Δ (no error feedback); the CPU aggregates the
+	// decoded payloads, the GPU their device copies.
+	let layout = PayloadLayout::new(&shapes, &cfg)?;
+	let (mut payloads, mut bytes, mut decoded) = (Vec::new(), Vec::new(), Vec::new());
+	for p in 0..args.peers {
+		let d = delta(&shapes, device, 10 + p);
+		// Scale peers differently so that clipping to the median norm matters.
+		let d: Vec<Tensor> = d.iter().map(|t| t * (1.0 + p as f64)).collect();
+		let b = gpu.compress(&d)?.to_vec();
+		decoded.push(Payload::decode(&b, &limits)?);
+		payloads.push(gpu.payload_on_device().copy());
+		bytes.push(b);
+	}
+	let zeros: Vec<Array> =
+		shapes.iter().map(|(n, s)| Array::zeros(n.clone(), s.clone())).collect::<Result<_, _>>()?;
+	let want = aggregate(&zeros, &decoded)?;
+	let out: Vec<Tensor> = ef.iter().map(Tensor::zeros_like).collect();
+	let mut agg = GpuAggregator::new(layout, device)?;
+	let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+	agg.enqueue(&payloads, &refs, &out)?;
+	agg.synchronize()?;
+	let got = arrays(&shapes, &out);
+	let (abs, rel) = got
+		.iter()
+		.zip(&want)
+		.map(|(a, b)| max_dense_diff(&a.data, &b.data))
+		.fold((0.0f64, 0.0f64), |(x, y), (a, b)| (x.max(a), y.max(b)));
+	let exact = got.iter().zip(&want).all(|(a, b)| a.data == b.data);
+	let agrees = rel <= 1e-6;
+	ok &= agrees;
+	emit(&json!({
+		"bench": "check_aggregate", "peers": args.peers, "tensors": shapes.len(),
+		"bitwise_equal": exact, "max_abs_diff": abs, "max_rel_diff": rel, "agrees": agrees,
+	}));
+	Ok(ok)
+}
