@@ -16,6 +16,7 @@ pub mod atomic_file;
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod gauntlet;
 pub mod malloc;
 pub mod model;
 pub mod outer;

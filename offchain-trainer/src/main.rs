@@ -4,9 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use gauntlet_chain::{AccountId, GauntletClient, SignerArgs};
 use offchain_trainer::bench as gpu_bench;
 use offchain_trainer::data::{prepare, Dataset, TokenizerKind};
 use offchain_trainer::device::DeviceChoice;
+use offchain_trainer::gauntlet::cli::parse_account;
+use offchain_trainer::gauntlet::miner::{self, MinerArgs};
+use offchain_trainer::gauntlet::validator::{self, ValidatorArgs};
 use offchain_trainer::model::{ModelConfig, Precision};
 use offchain_trainer::payload_file::{compress_file, decompress_file};
 use offchain_trainer::simulate::{self, report, Method, SimConfig};
@@ -74,6 +78,22 @@ enum Command {
 	CheckCodec(CheckCodecArgs),
 	/// Benchmark training steps (tokens/s, MFU); a JSON line on stdout.
 	BenchTrain(BenchTrainArgs),
+	/// Mine: register, train every window, serve and commit contributions.
+	Miner(Box<MinerArgs>),
+	/// Validate: fetch, verify and evaluate each window's contributions, submit scores.
+	Validator(Box<ValidatorArgs>),
+	/// Add a validator through `Sudo.sudo` (dev and test chains, where sudo is the admin).
+	AddValidator {
+		/// WebSocket RPC of the node.
+		#[arg(long, default_value = "ws://127.0.0.1:9944")]
+		node: String,
+		/// The sudo key.
+		#[command(flatten)]
+		sudo: SignerArgs,
+		/// The account to make a validator (SS58).
+		#[arg(long, value_parser = parse_account)]
+		validator: AccountId,
+	},
 }
 
 #[derive(Debug, Args)]
@@ -468,6 +488,20 @@ fn main() -> Result<()> {
 			warmup: a.warmup,
 			peak_tflops: a.peak_tflops,
 		})?,
+		Command::Miner(args) => runtime()?.block_on(miner::run(*args))?,
+		Command::Validator(args) => runtime()?.block_on(validator::run(*args))?,
+		Command::AddValidator { node, sudo, validator } => runtime()?.block_on(async {
+			let client = GauntletClient::connect(&node).await?;
+			let included = client.sudo_add_validator(&sudo.signer()?, &validator).await?;
+			println!("{validator} is a validator (block {})", included.block_hash);
+			anyhow::Ok(())
+		})?,
 	}
 	Ok(())
+}
+
+/// The async runtime of the chain-facing commands (multi-threaded: training runs inside
+/// `block_in_place` while the p2p host keeps serving).
+fn runtime() -> Result<tokio::runtime::Runtime> {
+	tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")
 }

@@ -61,9 +61,18 @@ pub fn read_safetensors(
 	// bytes under us, which at worst yields wrong values or a parse error, never UB in safe code
 	// that copies the bytes out before use.
 	let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io(path))?;
-	let fmt = |source| TensorIoError::Format { path: path.display().to_string(), source };
-	let (_, metadata) = SafeTensors::read_metadata(&map).map_err(fmt)?;
-	let st = SafeTensors::deserialize(&map).map_err(fmt)?;
+	parse_safetensors(&map, &path.display().to_string())
+}
+
+/// Every tensor of safetensors `bytes` (named `what` in errors) as `f32`, sorted by name, with
+/// the metadata.
+pub fn parse_safetensors(
+	bytes: &[u8],
+	what: &str,
+) -> Result<(Vec<Array>, HashMap<String, String>), TensorIoError> {
+	let fmt = |source| TensorIoError::Format { path: what.to_string(), source };
+	let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(fmt)?;
+	let st = SafeTensors::deserialize(bytes).map_err(fmt)?;
 	let mut out = Vec::new();
 	for (name, view) in st.tensors() {
 		let bytes = view.data();
@@ -84,28 +93,25 @@ pub fn read_safetensors(
 				.chunks_exact(2)
 				.map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
 				.collect(),
-			dtype => {
-				return Err(TensorIoError::Dtype { path: path.display().to_string(), name, dtype })
-			}
+			dtype => return Err(TensorIoError::Dtype { path: what.to_string(), name, dtype }),
 		};
 		let array = Array::new(name, view.shape().to_vec(), data)
-			.map_err(|source| TensorIoError::Tensor { path: path.display().to_string(), source })?;
+			.map_err(|source| TensorIoError::Tensor { path: what.to_string(), source })?;
 		out.push(array);
 	}
 	out.sort_by(|a, b| a.name.cmp(&b.name));
 	Ok((out, metadata.metadata().clone().unwrap_or_default()))
 }
 
-/// Writes `tensors` as F32 to `path` with `metadata`, through a temporary file in the same
-/// directory renamed into place only once complete: on any error no file appears at `path`.
-pub fn write_safetensors(
-	path: &Path,
+/// `tensors` as F32 safetensors bytes with `metadata` (`what` names the result in errors).
+pub fn serialize_safetensors(
 	tensors: &[Array],
 	metadata: HashMap<String, String>,
-) -> Result<(), TensorIoError> {
+	what: &str,
+) -> Result<Vec<u8>, TensorIoError> {
 	let bytes: Vec<Vec<u8>> =
 		tensors.iter().map(|t| t.data.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
-	let fmt = |source| TensorIoError::Format { path: path.display().to_string(), source };
+	let fmt = |source| TensorIoError::Format { path: what.to_string(), source };
 	let views = tensors
 		.iter()
 		.zip(&bytes)
@@ -116,7 +122,17 @@ pub fn write_safetensors(
 		.collect::<Result<Vec<_>, _>>()
 		.map_err(fmt)?;
 	let metadata = (!metadata.is_empty()).then_some(metadata);
-	let buffer = safetensors::serialize(views, &metadata).map_err(fmt)?;
+	safetensors::serialize(views, &metadata).map_err(fmt)
+}
+
+/// Writes `tensors` as F32 to `path` with `metadata`, through a temporary file in the same
+/// directory renamed into place only once complete: on any error no file appears at `path`.
+pub fn write_safetensors(
+	path: &Path,
+	tensors: &[Array],
+	metadata: HashMap<String, String>,
+) -> Result<(), TensorIoError> {
+	let buffer = serialize_safetensors(tensors, metadata, &path.display().to_string())?;
 	crate::atomic_file::write(path, &buffer).map_err(io(path))
 }
 

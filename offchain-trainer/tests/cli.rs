@@ -106,3 +106,41 @@ fn decompress_refuses_a_corrupt_payload() {
 	assert!(!out.status.success());
 	assert!(!output.exists());
 }
+
+#[test]
+fn miner_and_validator_refuse_bad_arguments_before_touching_the_network() {
+	let dir = tempfile::tempdir().unwrap();
+	let state = dir.path().join("state");
+	let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).to_string();
+
+	let missing = trainer(&["miner", "--suri", "//Bob"]);
+	assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+	assert!(stderr(&missing).contains("--state-dir"), "{}", stderr(&missing));
+
+	let no_key = trainer(&["validator", "--state-dir", arg(&state), "--data", "synthetic"]);
+	assert!(!no_key.status.success());
+	assert!(stderr(&no_key).contains("--suri or --key-file"), "{}", stderr(&no_key));
+
+	let copy =
+		trainer(&["miner", "--suri", "//Bob", "--state-dir", arg(&state), "--behaviour", "copy"]);
+	assert!(!copy.status.success());
+	assert!(stderr(&copy).contains("--copy-from"), "{}", stderr(&copy));
+
+	let bad_account =
+		trainer(&["add-validator", "--suri", "//Alice", "--validator", "not-an-account"]);
+	assert_eq!(bad_account.status.code(), Some(2), "{}", stderr(&bad_account));
+
+	let too_long = trainer(&[
+		"miner",
+		"--suri",
+		"//Bob",
+		"--state-dir",
+		arg(&state),
+		"--data",
+		"synthetic",
+		"--seq-len",
+		"100000",
+	]);
+	assert!(!too_long.status.success());
+	assert!(stderr(&too_long).contains("max_seq_len"), "{}", stderr(&too_long));
+}

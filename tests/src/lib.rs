@@ -200,6 +200,162 @@ impl Drop for Node {
 	}
 }
 
+/// A running `gauntlet-trainer` process (miner or validator) with its own state directory;
+/// killed if dropped while running.
+pub struct Trainer {
+	// Behind a mutex so that polling loops can check on `&self`.
+	child: std::sync::Mutex<Option<Child>>,
+	/// `miner` or `validator`.
+	pub role: String,
+	/// Its signing key's URI (`//Bob`).
+	pub suri: String,
+	/// Its state directory (journal, checkpoints, p2p key).
+	pub state_dir: PathBuf,
+	args: Vec<String>,
+	log_path: PathBuf,
+	restarts: u32,
+}
+
+impl Trainer {
+	/// Starts `gauntlet-trainer <role> --node <node_url> --suri <suri> --state-dir <dir>/<name>`
+	/// with the small, single-threaded CPU settings the end-to-end tests use, plus `extra`.
+	pub fn start(
+		role: &str,
+		node_url: &str,
+		suri: &str,
+		dir: &Path,
+		extra: &[&str],
+	) -> Result<Self> {
+		let name = suri.trim_start_matches("//").replace('/', "-").to_lowercase();
+		let state_dir = dir.join(format!("{role}-{name}"));
+		let mut args: Vec<String> = vec![
+			role.into(),
+			"--node".into(),
+			node_url.into(),
+			"--suri".into(),
+			suri.into(),
+			"--state-dir".into(),
+			state_dir.display().to_string(),
+			"--data".into(),
+			"synthetic".into(),
+			"--threads".into(),
+			"1".into(),
+		];
+		args.extend(extra.iter().map(|s| s.to_string()));
+		let log_path = dir.join(format!("{role}-{name}.log"));
+		let mut trainer = Self {
+			child: std::sync::Mutex::new(None),
+			role: role.into(),
+			suri: suri.into(),
+			state_dir,
+			args,
+			log_path,
+			restarts: 0,
+		};
+		trainer.spawn()?;
+		Ok(trainer)
+	}
+
+	fn spawn(&mut self) -> Result<()> {
+		let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path)?;
+		let child = Command::new(binary("gauntlet-trainer")?)
+			.args(&self.args)
+			.env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+			.stdin(Stdio::null())
+			.stdout(log.try_clone()?)
+			.stderr(log)
+			.spawn()
+			.context("spawning gauntlet-trainer")?;
+		*self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+		Ok(())
+	}
+
+	/// SIGKILL, as a crash or `kill -9` would.
+	pub fn kill(&mut self) -> Result<()> {
+		let taken = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
+		if let Some(mut child) = taken {
+			child.kill()?;
+			child.wait()?;
+		}
+		Ok(())
+	}
+
+	/// Starts the same command again, on the same state directory.
+	pub fn restart(&mut self) -> Result<()> {
+		self.kill()?;
+		self.restarts += 1;
+		self.spawn()
+	}
+
+	/// Fails if the process has exited (with its log).
+	pub fn check_running(&self) -> Result<()> {
+		if let Some(child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+			if let Some(status) = child.try_wait()? {
+				bail!("{} {} exited ({status}):\n{}", self.role, self.suri, self.log_tail(60));
+			}
+		}
+		Ok(())
+	}
+
+	/// The last `lines` lines of its log.
+	pub fn log_tail(&self, lines: usize) -> String {
+		let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+		let all: Vec<&str> = log.lines().collect();
+		all[all.len().saturating_sub(lines)..].join("\n")
+	}
+
+	/// Its journal: `(window, global weights hash, committed hash)` per line.
+	pub fn journal(&self) -> Vec<serde_json::Value> {
+		std::fs::read_to_string(self.state_dir.join("journal.jsonl"))
+			.unwrap_or_default()
+			.lines()
+			.filter_map(|l| serde_json::from_str(l).ok())
+			.collect()
+	}
+
+	/// The global-weights hash it recorded for `window`, if any.
+	pub fn global_weights(&self, window: u64) -> Option<String> {
+		self.journal()
+			.iter()
+			.rev()
+			.find(|e| e["window"].as_u64() == Some(window))
+			.and_then(|e| e["global_weights"].as_str().map(str::to_string))
+	}
+}
+
+impl Drop for Trainer {
+	fn drop(&mut self) {
+		let _ = self.kill();
+	}
+}
+
+/// A scratch directory for one test's processes, removed on drop unless the test failed
+/// (`GAUNTLET_KEEP_TEST_DIRS=1` keeps it always).
+pub struct TestDir(PathBuf);
+
+impl TestDir {
+	/// A fresh directory under the system temp dir.
+	pub fn new(label: &str) -> Result<Self> {
+		let dir = tempdir::TempDir::new(&format!("gauntlet-{label}"))?;
+		let path = dir.path().to_path_buf();
+		std::mem::forget(dir);
+		Ok(Self(path))
+	}
+
+	/// Its path.
+	pub fn path(&self) -> &Path {
+		&self.0
+	}
+}
+
+impl Drop for TestDir {
+	fn drop(&mut self) {
+		if !std::thread::panicking() && std::env::var_os("GAUNTLET_KEEP_TEST_DIRS").is_none() {
+			let _ = std::fs::remove_dir_all(&self.0);
+		}
+	}
+}
+
 /// Poll `probe` every 250 ms until it returns `Some`, or fail after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> Result<T>
 where

@@ -3,7 +3,8 @@
 use crate::{
 	runtime,
 	types::{
-		AccountId, ChainHead, LeaderboardEntry, RatingSnapshot, RunConfig, Window, WindowRecord,
+		AccountId, ChainHead, LeaderboardEntry, MinerEndpoint, RatingSnapshot, RunConfig, Window,
+		WindowRecord,
 	},
 	ChainError, Result,
 };
@@ -103,6 +104,11 @@ impl GauntletClient {
 	pub async fn is_registered(&self, who: &AccountId) -> Result<bool> {
 		self.at_latest().await?.is_registered(who).await
 	}
+
+	/// `who`'s registered libp2p endpoint, if it is a registered miner.
+	pub async fn miner_endpoint(&self, who: &AccountId) -> Result<Option<MinerEndpoint>> {
+		self.at_latest().await?.miner_endpoint(who).await
+	}
 }
 
 async fn blocks_per_window_at(at: &AtBlock) -> Result<u32> {
@@ -192,6 +198,30 @@ impl ChainAt {
 		let validators =
 			value.decode().map_err(|e| ChainError::Decode { what: WHAT, reason: e.to_string() })?;
 		Ok(validators.0)
+	}
+
+	/// Hash of the block this view reads: unknown before the block exists, so validators seed
+	/// their random evaluation pages with it.
+	pub fn block_hash(&self) -> [u8; 32] {
+		self.at.block_hash().0
+	}
+
+	/// `who`'s registered libp2p endpoint, if it is a registered miner.
+	pub async fn miner_endpoint(&self, who: &AccountId) -> Result<Option<MinerEndpoint>> {
+		const WHAT: &str = "Gauntlet.Miners";
+		let value = self
+			.at
+			.storage()
+			.try_fetch(runtime::storage().gauntlet().miners(), (*who,))
+			.await
+			.map_err(|e| ChainError::rpc(WHAT, e))?;
+		let Some(value) = value else { return Ok(None) };
+		let info =
+			value.decode().map_err(|e| ChainError::Decode { what: WHAT, reason: e.to_string() })?;
+		Ok(Some(MinerEndpoint {
+			peer_id: info.peer_id.0,
+			multiaddrs: info.multiaddrs.0.into_iter().map(|a| a.0).collect(),
+		}))
 	}
 
 	/// Whether `who` is a registered miner.

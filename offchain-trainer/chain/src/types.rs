@@ -85,6 +85,16 @@ pub struct RatingSnapshot {
 	pub final_weight: f64,
 }
 
+/// Where a registered miner serves its payloads, as the chain stores it (bytes the pallet does
+/// not parse: the trainer's p2p layer decodes them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinerEndpoint {
+	/// libp2p peer id bytes.
+	pub peer_id: Vec<u8>,
+	/// Multiaddrs, binary or text.
+	pub multiaddrs: Vec<Vec<u8>>,
+}
+
 /// A miner's promise about its payload for one window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Commitment {

@@ -1,0 +1,206 @@
+//! A validator's measurements of one contribution (the Gauntlet spec, steps 1–6): the loss on
+//! the miner's own pages and on random pages, before and after applying the payload alone with
+//! a small step, and the scores derived from them.
+
+use gauntlet_chain::types::{FailureReason, MinerScore};
+
+use crate::data::Batch;
+use crate::outer::apply_payloads;
+use crate::sparseloco::{CodecError, Payload};
+
+use super::global_model::GlobalModel;
+
+/// Bounds of a relative improvement on chain (`MIN/MAX_RELATIVE_IMPROVEMENT`).
+pub const MIN_IMPROVEMENT: f64 = -1000.0;
+/// Upper bound: a loss cannot fall below zero.
+pub const MAX_IMPROVEMENT: f64 = 1.0;
+
+/// The losses of one evaluation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Losses {
+	/// On the miner's pages, θ_W.
+	pub own_before: f64,
+	/// On the miner's pages, after the trial step.
+	pub own_after: f64,
+	/// On random pages, θ_W.
+	pub random_before: f64,
+	/// On random pages, after the trial step.
+	pub random_after: f64,
+	/// The reference: the window's mean update (all evaluated payloads) applied with the same
+	/// step, measured on the miner's pages and on the random pages. `None` with fewer than two
+	/// payloads, when there is nothing to compare with.
+	pub reference: Option<Reference>,
+}
+
+/// Losses after the window's mean update (see [`Losses::reference`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reference {
+	/// On the miner's pages.
+	pub own_after: f64,
+	/// On the random pages.
+	pub random_after: f64,
+}
+
+/// `(before − after) / before`, clamped to the chain's range; a non-finite result (a payload
+/// that blows the model up) is the worst value.
+pub fn relative_improvement(before: f64, after: f64) -> f64 {
+	let r = (before - after) / before;
+	if r.is_finite() {
+		r.clamp(MIN_IMPROVEMENT, MAX_IMPROVEMENT)
+	} else {
+		MIN_IMPROVEMENT
+	}
+}
+
+/// Measures `payload` on `global`: θ is restored before returning, whatever happens.
+/// `random_before` is shared by every miner of the window, so it is passed in.
+pub fn measure(
+	global: &GlobalModel,
+	payload: &Payload,
+	lr: f32,
+	own: &Batch,
+	random: &Batch,
+	random_before: f64,
+	micro_batch: i64,
+) -> Result<Losses, CodecError> {
+	let model = global.model();
+	let own_before = model.eval_loss(own, micro_batch);
+	let saved = model.snapshot();
+	let applied = apply_payloads(model.names(), model.params(), std::slice::from_ref(payload), lr);
+	let losses = applied.map(|()| Losses {
+		own_before,
+		own_after: model.eval_loss(own, micro_batch),
+		random_before,
+		random_after: model.eval_loss(random, micro_batch),
+		reference: None,
+	});
+	model.assign(&saved);
+	losses
+}
+
+/// Applies the mean of `payloads` (the codec's clipped sum, divided by their number) with step
+/// `lr`, runs `f` on the updated model, and restores θ whatever happens.
+pub fn with_mean_update<R>(
+	global: &GlobalModel,
+	payloads: &[Payload],
+	lr: f32,
+	f: impl FnOnce() -> R,
+) -> Result<R, CodecError> {
+	let model = global.model();
+	let saved = model.snapshot();
+	let n = payloads.len().max(1) as f32;
+	let result = apply_payloads(model.names(), model.params(), payloads, lr / n).map(|()| f());
+	model.assign(&saved);
+	result
+}
+
+/// How much more the payload helps the miner's own pages than random pages, beyond what the
+/// window's mean update does for the same two page sets. The spec's indicator compares the two
+/// improvements directly; their difference then also carries how differently the two page sets
+/// respond to *any* update (their difficulty), noise of the same size as the signal on small
+/// evaluation sets. Subtracting the mean update's difference on the same pages cancels it, and
+/// leaves what only training on those pages explains.
+pub fn own_data_advantage(losses: &Losses) -> f64 {
+	let own = relative_improvement(losses.own_before, losses.own_after);
+	let random = relative_improvement(losses.random_before, losses.random_after);
+	// A mean update that wrecks the model (an early window full of noise payloads) says nothing
+	// about the page sets; its clamped improvements would only add noise.
+	let baseline = losses
+		.reference
+		.map(|r| {
+			(
+				relative_improvement(losses.own_before, r.own_after),
+				relative_improvement(losses.random_before, r.random_after),
+			)
+		})
+		.filter(|(own, random)| own.abs() < 0.5 && random.abs() < 0.5)
+		.map_or(0.0, |(own, random)| own - random);
+	own - random - baseline
+}
+
+/// The score of a measured contribution. The binary indicator is +1 when the
+/// [`own_data_advantage`] exceeds `indicator_margin` (relative units).
+pub fn score(
+	losses: &Losses,
+	sync_score: f64,
+	copy_suspected: bool,
+	indicator_margin: f64,
+) -> MinerScore {
+	let gradient_score = relative_improvement(losses.random_before, losses.random_after);
+	let own_improvement = relative_improvement(losses.own_before, losses.own_after);
+	let advantage = own_data_advantage(losses);
+	MinerScore {
+		gradient_score,
+		own_improvement,
+		binary_indicator: if advantage > indicator_margin { 1 } else { -1 },
+		sync_score: sync_score.clamp(0.0, 1.0),
+		copy_suspected,
+		failure: None,
+	}
+}
+
+/// The score of a contribution that could not be evaluated.
+pub fn failure(reason: FailureReason) -> MinerScore {
+	MinerScore {
+		gradient_score: 0.0,
+		own_improvement: 0.0,
+		binary_indicator: -1,
+		sync_score: 0.0,
+		copy_suspected: false,
+		failure: Some(reason),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn improvement_is_relative_and_clamped() {
+		assert!((relative_improvement(4.0, 3.0) - 0.25).abs() < 1e-12);
+		assert!((relative_improvement(4.0, 5.0) + 0.25).abs() < 1e-12);
+		assert_eq!(relative_improvement(1.0, f64::NAN), MIN_IMPROVEMENT);
+		assert_eq!(relative_improvement(1.0, f64::INFINITY), MIN_IMPROVEMENT);
+		assert_eq!(relative_improvement(1e-9, 1e3), MIN_IMPROVEMENT);
+		assert_eq!(relative_improvement(0.0, 0.0), MIN_IMPROVEMENT);
+	}
+
+	#[test]
+	fn indicator_needs_own_data_to_beat_random_by_the_margin() {
+		let l = |own_after, random_after| Losses {
+			own_before: 5.0,
+			own_after,
+			random_before: 5.0,
+			random_after,
+			reference: None,
+		};
+		assert_eq!(score(&l(4.0, 4.5), 1.0, false, 0.01).binary_indicator, 1);
+		assert_eq!(score(&l(4.5, 4.5), 1.0, false, 0.0).binary_indicator, -1);
+		assert_eq!(score(&l(4.49, 4.5), 1.0, false, 0.01).binary_indicator, -1);
+		let s = score(&l(4.0, 4.5), 1.5, true, 0.0);
+		assert!((s.gradient_score - 0.1).abs() < 1e-12);
+		assert!((s.own_improvement - 0.2).abs() < 1e-12);
+		assert_eq!((s.sync_score, s.copy_suspected, s.failure), (1.0, true, None));
+	}
+
+	#[test]
+	fn the_reference_removes_what_any_update_does_to_the_two_page_sets() {
+		// Own pages respond more to every update (easier pages): without the reference this
+		// miner would look as if it trained on them.
+		let mut l = Losses {
+			own_before: 5.0,
+			own_after: 4.45,
+			random_before: 5.0,
+			random_after: 4.5,
+			reference: None,
+		};
+		assert!((own_data_advantage(&l) - 0.01).abs() < 1e-12);
+		l.reference = Some(Reference { own_after: 4.45, random_after: 4.5 });
+		assert!(own_data_advantage(&l).abs() < 1e-12);
+		assert_eq!(score(&l, 1.0, false, 0.0).binary_indicator, -1);
+		// A miner that did train on its pages beats the reference there.
+		l.own_after = 4.3;
+		assert!((own_data_advantage(&l) - 0.03).abs() < 1e-12);
+		assert_eq!(score(&l, 1.0, false, 0.0).binary_indicator, 1);
+	}
+}

@@ -1,0 +1,103 @@
+//! The global weights θ_W every peer holds at the start of window W. They change only through
+//! [`GlobalModel::advance`]: the chain-selected contributions of the window, applied in account
+//! order through the CPU codec, so every peer that applies the same bytes gets the same bits.
+
+use crate::outer::apply_payloads;
+use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload};
+use crate::tensor_io::to_array;
+use crate::training::TrainableModel;
+
+use super::sync::{SamplePositions, SAMPLE_LEN};
+use super::Window;
+
+/// θ of one window, with what is needed to check and apply contributions to it.
+pub struct GlobalModel {
+	model: TrainableModel,
+	window: Window,
+	limits: DecodeLimits,
+	shapes: Vec<crate::sparseloco::Tensor>,
+	positions: SamplePositions,
+}
+
+impl GlobalModel {
+	/// `model`'s weights as θ_`window`; `run_seed` fixes the sync sample positions and
+	/// `max_payload_bytes` bounds what a contribution may decode to.
+	pub fn new(
+		model: TrainableModel,
+		window: Window,
+		run_seed: u64,
+		max_payload_bytes: usize,
+	) -> Self {
+		let shapes: Vec<_> = model
+			.names()
+			.iter()
+			.zip(model.params())
+			.map(|(n, p)| to_array(n, &p.zeros_like()))
+			.collect();
+		let limits = DecodeLimits::for_model(&shapes, max_payload_bytes);
+		let numels: Vec<i64> = model.params().iter().map(|p| p.numel() as i64).collect();
+		let positions = SamplePositions::new(run_seed, &numels);
+		Self { model, window, limits, shapes, positions }
+	}
+
+	/// The window whose θ this holds.
+	pub fn window(&self) -> Window {
+		self.window
+	}
+
+	/// The model (its parameters are θ between training phases).
+	pub fn model(&self) -> &TrainableModel {
+		&self.model
+	}
+
+	/// What a contribution's payload may decode to.
+	pub fn limits(&self) -> &DecodeLimits {
+		&self.limits
+	}
+
+	/// Length of a valid weight sample.
+	pub fn sample_len(&self) -> usize {
+		self.positions.len().min(SAMPLE_LEN)
+	}
+
+	/// θ at the run's sample positions (see [`super::sync`]).
+	pub fn sample(&self) -> Vec<f32> {
+		self.positions.sample(self.model.params())
+	}
+
+	/// Whether `payload` fits this model and the run's codec settings (names, shapes, k, bins):
+	/// a contribution that does not is left out of the aggregate by every peer alike.
+	pub fn check(&self, payload: &Payload, codec: &CodecConfig) -> Result<(), CodecError> {
+		payload.check_against(&self.shapes, codec)
+	}
+
+	/// θ_{W+1} = θ_W − lr · aggregate(`payloads`), and the window moves on. `payloads` must be
+	/// in the shared order (the aggregation set's account order) and already [`check`]ed.
+	///
+	/// [`check`]: Self::check
+	pub fn advance(&mut self, payloads: &[Payload], lr: f32) -> Result<(), CodecError> {
+		if !payloads.is_empty() {
+			apply_payloads(self.model.names(), self.model.params(), payloads, lr)?;
+		}
+		self.window += 1;
+		Ok(())
+	}
+
+	/// Moves to `window` without changing θ (windows whose aggregate was empty).
+	pub fn set_window(&mut self, window: Window) {
+		self.window = window;
+	}
+
+	/// Blake2b-256 of θ (every tensor's f32 bytes in parameter order): equal across peers iff
+	/// their global weights are bit-identical.
+	pub fn weights_hash(&self) -> [u8; 32] {
+		let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+		for (name, p) in self.model.names().iter().zip(self.model.params()) {
+			let a = to_array(name, p);
+			let bytes: Vec<u8> = a.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+			state.update(name.as_bytes());
+			state.update(&bytes);
+		}
+		state.finalize().as_bytes().try_into().expect("32-byte hash")
+	}
+}

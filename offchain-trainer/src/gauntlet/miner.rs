@@ -1,0 +1,483 @@
+//! The miner loop (`gauntlet-trainer miner`): register, then every window bring θ to the
+//! global state, train H inner steps on the assigned pages, compress with error feedback, serve
+//! the contribution and commit to it on chain before the window ends.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use gauntlet_chain::{AccountId, Signer};
+
+use crate::data::Dataset;
+use crate::outer::{pseudo_gradient, ErrorBuffers};
+use crate::p2p::{P2pHandle, P2pHost};
+use crate::sparseloco::Payload;
+use crate::training::checkpoint::{self, CheckpointInfo};
+use crate::training::{train_step, AdamW, TrainConfig, TrainableModel};
+
+use super::behaviour::{noise_payload, zero_payload, Behaviour};
+use super::chain_view::ChainView;
+use super::cli::{parse_account, PeerArgs, PeerSetup};
+use super::contribution::Contribution;
+use super::global_model::GlobalModel;
+use super::journal::{hex, Journal, JournalEntry};
+use super::metrics::{self, RoleMetrics};
+use super::peers::fetch_contribution;
+use super::replay::{
+	self, advance_to, checkpoint_bytes, local_checkpoint_dir, ContributionCache, OwnContributions,
+	ReplayError, Sources,
+};
+use super::run_params::RunParams;
+use super::Window;
+
+/// `gauntlet-trainer miner` flags.
+#[derive(Clone, Debug, clap::Args)]
+pub struct MinerArgs {
+	#[command(flatten)]
+	pub peer: PeerArgs,
+	/// Serve θ as a checkpoint and announce it on chain every this many windows (0: never), for
+	/// late joiners.
+	#[arg(long, default_value_t = 5)]
+	pub checkpoint_every: u64,
+	/// Test-only adversarial behaviours (see `gauntlet::behaviour`).
+	#[arg(long, value_enum, default_value = "honest", hide = true)]
+	pub behaviour: Behaviour,
+	/// The miner whose contributions `--behaviour copy` copies.
+	#[arg(long, hide = true, value_parser = parse_account)]
+	pub copy_from: Option<AccountId>,
+}
+
+/// What the loop carries from window to window.
+struct MinerState {
+	global: GlobalModel,
+	optimizer: AdamW,
+	error_feedback: ErrorBuffers,
+	stale: Option<Vec<u8>>,
+	/// Resumed from a checkpoint and not yet confirmed by a peer's (see `majority_disagrees`).
+	recovering: bool,
+}
+
+/// Runs the miner until `--windows` windows are done (or forever).
+pub async fn run(args: MinerArgs) -> Result<()> {
+	anyhow::ensure!(
+		args.behaviour != Behaviour::Copy || args.copy_from.is_some(),
+		"--behaviour copy needs --copy-from"
+	);
+	let setup = args.peer.setup()?;
+	let signer = args.peer.signer.signer()?;
+	let me = signer.account_id();
+	let role_metrics = RoleMetrics::new();
+	if let Some(addr) = args.peer.metrics_addr {
+		metrics::serve(role_metrics.registry.clone(), addr).await.context("metrics server")?;
+	}
+	let mut chain = ChainView::connect(&args.peer.node, args.peer.connect_timeout()).await?;
+	let at = chain.latest().await;
+	let params = RunParams::from_chain(&at.run_config().await?)?;
+	let p2p_config = args.peer.p2p_config(role_metrics.registry.clone());
+	let store_windows = p2p_config.store_windows as u64;
+	let max_payload = usize::try_from(p2p_config.max_payload_bytes).unwrap_or(usize::MAX);
+	let (p2p, _host) = P2pHost::start(p2p_config).await.context("starting the p2p host")?;
+	register(&mut chain, &signer, &p2p).await?;
+	tracing::info!(miner = %me, peer = %p2p.local_peer_id(), behaviour = ?args.behaviour, "miner registered");
+
+	let state_dir = &args.peer.state_dir;
+	let own = OwnContributions::new(state_dir.join("contributions"), store_windows)?;
+	for (window, path) in own.list()? {
+		if let Ok(bytes) = std::fs::read(&path) {
+			let _ = p2p.serve(window, bytes);
+		}
+	}
+	let journal = Journal::new(state_dir);
+	let mut state = initial_state(&args, &setup, &params, &mut chain, &p2p, max_payload).await?;
+	let mut cache = ContributionCache::new();
+	let mut window = state.global.window().max(chain.latest().await.head().window);
+	let mut done = 0u64;
+	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
+	let mut last_checkpoint: Option<(Window, [u8; 32])> = None;
+	while args.peer.windows.is_none_or(|n| done < n) {
+		let at = chain.wait_for_window(window).await;
+		window = window.max(at.head().window);
+		role_metrics.window.set(window as i64);
+		let mut entry = JournalEntry { window, role: "miner".into(), ..Default::default() };
+
+		let sync = role_metrics.phase("sync");
+		if let Some((w, mine)) = last_checkpoint.take().filter(|(w, _)| *w < window) {
+			let at = chain.latest().await;
+			match replay::majority_disagrees(&at, w, &me, mine, state.recovering).await? {
+				Some(theirs) => {
+					tracing::warn!(
+						window = w,
+						"θ differs from the other miners' checkpoints; taking theirs"
+					);
+					if replay::load_checkpoint_of(&at, &p2p, &mut state.global, w, Some(theirs))
+						.await?
+					{
+						state.recovering = false;
+					}
+				}
+				None => {
+					let others = at
+						.window_record(w)
+						.await?
+						.map_or(0, |r| r.checkpoints.iter().filter(|a| a.announcer != me).count());
+					// Confirmed by at least one other peer: no longer the suspect of a split.
+					if others > 0 {
+						state.recovering = false;
+					}
+				}
+			}
+		}
+		let sources = Sources { me: Some(&me), own: Some(&own), fetch_timeout };
+		let replayed = match advance_to(
+			&mut chain,
+			&p2p,
+			&mut state.global,
+			window,
+			&params,
+			sources,
+			&mut cache,
+		)
+		.await
+		{
+			Err(ReplayError::Pruned(w)) => {
+				tracing::warn!(window = w, "history pruned; looking for a peer checkpoint");
+				let at = chain.latest().await;
+				replay::load_peer_checkpoint(&at, &p2p, &mut state.global).await?;
+				advance_to(
+					&mut chain,
+					&p2p,
+					&mut state.global,
+					window,
+					&params,
+					sources,
+					&mut cache,
+				)
+				.await?
+			}
+			other => other?,
+		};
+		sync.observe_duration();
+		if let Some(last) = replayed.last().filter(|s| s.window + 1 == window) {
+			entry.aggregated = last.applied.iter().map(ToString::to_string).collect();
+			entry.left_out = last.left_out.iter().map(|(m, _)| m.to_string()).collect();
+		}
+		entry.global_weights = hex(&state.global.weights_hash());
+		save_local_checkpoint(&args, &setup, &state, window)?;
+		if args.checkpoint_every > 0 && window > 0 && window % args.checkpoint_every == 0 {
+			last_checkpoint =
+				announce_checkpoint(&mut chain, &signer, &p2p, &state.global, window).await;
+		}
+
+		let built = build_contribution(
+			&args,
+			&setup,
+			&params,
+			&mut state,
+			&mut chain,
+			&p2p,
+			&me,
+			window,
+			&role_metrics,
+		)
+		.await;
+		let bytes = match built {
+			Ok(Some((bytes, loss))) => {
+				entry.train_loss = loss;
+				bytes
+			}
+			Ok(None) => {
+				entry.note = Some("nothing to commit".into());
+				journal.append(&entry);
+				window += 1;
+				done += 1;
+				continue;
+			}
+			Err(e) => {
+				tracing::warn!(window, error = format!("{e:#}"), "no contribution this window");
+				entry.note = Some(format!("{e:#}"));
+				role_metrics.windows_missed.with_label_values(&["build"]).inc();
+				journal.append(&entry);
+				window += 1;
+				done += 1;
+				continue;
+			}
+		};
+
+		let commit_timer = role_metrics.phase("commit");
+		let commitment = p2p.serve(window, bytes.clone())?;
+		if let Err(e) = own.save(window, &bytes) {
+			tracing::warn!(window, error = %e, "contribution not saved to disk");
+		}
+		let client = chain.client().await;
+		match client.commit(&signer, window, commitment.hash, commitment.size).await {
+			Ok(_) => {
+				tracing::info!(window, bytes = commitment.size, loss = ?entry.train_loss, "committed");
+				entry.committed = Some(hex(&commitment.hash));
+				entry.committed_bytes = Some(commitment.size);
+				role_metrics.windows_done.inc();
+			}
+			Err(e) => {
+				tracing::warn!(window, error = %e, "commit failed");
+				entry.note = Some(format!("commit failed: {e}"));
+				role_metrics.windows_missed.with_label_values(&["commit"]).inc();
+				if e.to_string().contains("connect") || e.to_string().contains("RPC") {
+					chain.reset();
+				}
+			}
+		}
+		commit_timer.observe_duration();
+		if let Ok(Some(standing)) = chain
+			.latest()
+			.await
+			.leaderboard()
+			.await
+			.map(|rows| rows.into_iter().find(|r| r.miner == me))
+		{
+			role_metrics.final_weight.set(standing.final_weight);
+		}
+		journal.append(&entry);
+		window += 1;
+		done += 1;
+	}
+	Ok(())
+}
+
+/// Registers this miner with its p2p endpoint, or updates the endpoint if it changed.
+async fn register(chain: &mut ChainView, signer: &Signer, p2p: &P2pHandle) -> Result<()> {
+	let endpoint = p2p.endpoint().to_chain().context("this host's endpoint")?;
+	let me = signer.account_id();
+	let at = chain.latest().await;
+	let client = chain.client().await;
+	match at.miner_endpoint(&me).await? {
+		None => {
+			client.register(signer, &endpoint.peer_id, &endpoint.multiaddrs).await?;
+		}
+		Some(current)
+			if current.peer_id != endpoint.peer_id || current.multiaddrs != endpoint.multiaddrs =>
+		{
+			client.update_endpoint(signer, &endpoint.peer_id, &endpoint.multiaddrs).await?;
+		}
+		Some(_) => {}
+	}
+	Ok(())
+}
+
+/// The state to start from: this miner's own checkpoint, else a peer's, else θ_0.
+async fn initial_state(
+	args: &MinerArgs,
+	setup: &PeerSetup,
+	params: &RunParams,
+	chain: &mut ChainView,
+	p2p: &P2pHandle,
+	max_payload: usize,
+) -> Result<MinerState> {
+	let dir = local_checkpoint_dir(&args.peer.state_dir);
+	let run_seed = args.peer.run_seed;
+	if dir.join("config.json").exists() {
+		let c = checkpoint::load(&dir, setup.device, setup.precision).with_context(|| {
+			format!("loading {} (delete it to start from a peer checkpoint)", dir.display())
+		})?;
+		let window = c.info.rounds;
+		tracing::info!(window, "resuming from the local checkpoint");
+		let error_feedback = match c.error_feedback {
+			Some(ef) => ef,
+			None => ErrorBuffers::new(params.error_feedback_beta)?,
+		};
+		return Ok(MinerState {
+			global: GlobalModel::new(c.model, window, run_seed, max_payload),
+			optimizer: c.optimizer,
+			error_feedback,
+			stale: None,
+			recovering: true,
+		});
+	}
+	let model = TrainableModel::new(&setup.model, setup.device, setup.precision, run_seed as i64);
+	let mut global = GlobalModel::new(model, 0, run_seed, max_payload);
+	let at = chain.latest().await;
+	let recovering = at.head().window > 0
+		&& replay::load_peer_checkpoint(&at, p2p, &mut global).await?.is_some();
+	let optimizer = AdamW::new(global.model().params(), setup.train.adamw);
+	Ok(MinerState {
+		global,
+		optimizer,
+		error_feedback: ErrorBuffers::new(params.error_feedback_beta)?,
+		stale: None,
+		recovering,
+	})
+}
+
+fn save_local_checkpoint(
+	args: &MinerArgs,
+	setup: &PeerSetup,
+	state: &MinerState,
+	window: Window,
+) -> Result<()> {
+	let info = CheckpointInfo {
+		format_version: 0,
+		model: setup.model.clone(),
+		train: setup.train.clone(),
+		optimizer_steps: 0,
+		rounds: window,
+		run_seed: args.peer.run_seed,
+		error_feedback_beta: None,
+	};
+	let dir = local_checkpoint_dir(&args.peer.state_dir);
+	checkpoint::save(
+		&dir,
+		info,
+		state.global.model(),
+		&state.optimizer,
+		Some(&state.error_feedback),
+	)
+	.with_context(|| format!("saving the checkpoint in {}", dir.display()))
+}
+
+/// Serves θ_window as a checkpoint and announces it on chain (in the background: the
+/// announcement waits for finality, training need not). Returns the window and hash announced.
+async fn announce_checkpoint(
+	chain: &mut ChainView,
+	signer: &Signer,
+	p2p: &P2pHandle,
+	global: &GlobalModel,
+	window: Window,
+) -> Option<(Window, [u8; 32])> {
+	let bytes = match checkpoint_bytes(global) {
+		Ok(bytes) => bytes,
+		Err(e) => {
+			tracing::warn!(window, error = %e, "checkpoint not built");
+			return None;
+		}
+	};
+	let commitment = match p2p.serve(window, bytes) {
+		Ok(c) => c,
+		Err(e) => {
+			tracing::warn!(window, error = %e, "checkpoint not served");
+			return None;
+		}
+	};
+	let client = chain.client().await;
+	let signer = signer.clone();
+	tokio::spawn(async move {
+		match client.announce_checkpoint(&signer, window, commitment.hash, commitment.size).await {
+			Ok(_) => tracing::info!(window, bytes = commitment.size, "checkpoint announced"),
+			Err(e) => tracing::warn!(window, error = %e, "checkpoint announcement failed"),
+		}
+	});
+	Some((window, commitment.hash))
+}
+
+/// This window's contribution bytes and mean training loss, per the behaviour.
+#[allow(clippy::too_many_arguments)]
+async fn build_contribution(
+	args: &MinerArgs,
+	setup: &PeerSetup,
+	params: &RunParams,
+	state: &mut MinerState,
+	chain: &mut ChainView,
+	p2p: &P2pHandle,
+	me: &AccountId,
+	window: Window,
+	role_metrics: &RoleMetrics,
+) -> Result<Option<(Vec<u8>, Option<f64>)>> {
+	let behaviour = args.behaviour;
+	if behaviour == Behaviour::Copy {
+		let victim = args.copy_from.context("--copy-from")?;
+		return copy_contribution(chain, p2p, &state.global, params, &victim, window).await;
+	}
+	if let (Behaviour::Stale, Some(bytes)) = (behaviour, &state.stale) {
+		return Ok(Some((bytes.clone(), None)));
+	}
+	let sample = state.global.sample();
+	let (payload, loss) = if behaviour.trains(state.stale.is_some()) {
+		let timer = role_metrics.phase("train");
+		let started = Instant::now();
+		let identity = behaviour.data_identity(me.as_ref());
+		let (payload, loss) = tokio::task::block_in_place(|| {
+			train_window(
+				state,
+				&setup.dataset,
+				&setup.train,
+				params,
+				&identity,
+				args.peer.run_seed,
+				window,
+			)
+		})?;
+		timer.observe_duration();
+		let tokens = (params.inner_steps * setup.train.batch_seqs * setup.dataset.seq_len()) as f64;
+		role_metrics.tokens_per_second.set(tokens / started.elapsed().as_secs_f64());
+		role_metrics.train_loss.set(loss);
+		(payload, Some(loss))
+	} else if behaviour == Behaviour::Noise {
+		(noise_payload(&state.global, &params.codec, 0.05, window)?, None)
+	} else {
+		(zero_payload(&state.global, &params.codec)?, None)
+	};
+	let bytes = Contribution::encode_parts(&sample, &payload.encode());
+	if behaviour == Behaviour::Stale {
+		state.stale = Some(bytes.clone());
+	}
+	Ok(Some((bytes, loss)))
+}
+
+/// H inner steps from θ on the pages of `identity` in `window`; returns the compressed
+/// pseudo-gradient (error feedback applied) and the mean loss, and leaves the model at θ.
+fn train_window(
+	state: &mut MinerState,
+	dataset: &Dataset,
+	train: &TrainConfig,
+	params: &RunParams,
+	identity: &[u8],
+	run_seed: u64,
+	window: Window,
+) -> Result<(Payload, f64)> {
+	let model = state.global.model();
+	let theta = model.snapshot();
+	let b = train.batch_seqs;
+	let pages = dataset.split.assign(run_seed, identity, window, params.inner_steps * b)?;
+	let mut total = 0.0;
+	let mut result = Ok(());
+	// Pages are consumed last-drawn first: validators evaluate the first-drawn pages (a prefix,
+	// whatever a miner's batch size), so those are the freshest in the payload.
+	for step in 0..params.inner_steps {
+		let at = (params.inner_steps - 1 - step) * b;
+		let batch = dataset.batch(&pages[at..at + b], model.device());
+		let stats = train_step(model, &mut state.optimizer, &batch, train);
+		if !stats.loss.is_finite() {
+			result = Err(anyhow::anyhow!("non-finite training loss at inner step {step}"));
+			break;
+		}
+		total += stats.loss;
+	}
+	let delta = pseudo_gradient(model.names(), &theta, model.params());
+	model.assign(&theta);
+	result?;
+	let payload = state.error_feedback.step(&delta, &params.codec)?;
+	Ok((payload, total / params.inner_steps as f64))
+}
+
+/// Waits for `victim`'s commitment in `window`, fetches its contribution and returns the same
+/// bytes (the copy adversary).
+async fn copy_contribution(
+	chain: &mut ChainView,
+	p2p: &P2pHandle,
+	global: &GlobalModel,
+	params: &RunParams,
+	victim: &AccountId,
+	window: Window,
+) -> Result<Option<(Vec<u8>, Option<f64>)>> {
+	loop {
+		let at = chain.latest().await;
+		if at.head().window != window {
+			return Ok(None);
+		}
+		if let Some(record) = at.window_record(window).await? {
+			if let Some(c) = record.commitments.iter().find(|c| &c.miner == victim) {
+				let (bytes, _) = fetch_contribution(p2p, &at, window, c, global, &params.codec)
+					.await
+					.map_err(|e| anyhow::anyhow!("fetching the copied contribution: {e}"))?;
+				return Ok(Some((bytes, None)));
+			}
+		}
+		tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+	}
+}

@@ -1,0 +1,349 @@
+//! Bringing the global weights to a window, without any central store:
+//!
+//! 1. start from the newest of: this peer's own checkpoint on disk, a checkpoint another peer
+//!    announced on chain (fetched over libp2p and checked against the announced hash), or θ_0
+//!    (the run's initial weights, from the model seed);
+//! 2. replay each later window's aggregate: the chain names the set, peers serve the bytes.
+//!
+//! A checkpoint served to peers is θ alone (safetensors, f32): optimizer moments and error
+//! feedback are a miner's own business and start afresh for a late joiner.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use gauntlet_chain::{AccountId, ChainAt};
+
+use crate::p2p::{Commitment, P2pHandle};
+use crate::tensor_io::{parse_safetensors, serialize_safetensors, to_array, to_tch};
+
+use super::chain_view::ChainView;
+use super::contribution::Contribution;
+use super::global_model::GlobalModel;
+use super::peers::{decode_contribution, fetch_contribution, miner_endpoint};
+use super::run_params::RunParams;
+use super::Window;
+
+/// How far back from the head a late joiner looks for announced checkpoints.
+pub const CHECKPOINT_LOOKBACK: u64 = 32;
+
+/// Why the global weights could not be brought to a window.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+	/// The chain no longer holds the record of a window to replay (pruned).
+	#[error("window {0} is no longer on chain (pruned); start from a newer checkpoint")]
+	Pruned(Window),
+	/// The aggregation set of a past window was never selected.
+	#[error("window {0} has no aggregation set yet")]
+	NoAggregationSet(Window),
+	/// The chain could not be read.
+	#[error("chain: {0}")]
+	Chain(#[from] gauntlet_chain::ChainError),
+	/// The aggregate could not be applied.
+	#[error("applying the aggregate of window {window}: {source}")]
+	Apply {
+		/// The window.
+		window: Window,
+		/// The codec's refusal.
+		source: crate::sparseloco::CodecError,
+	},
+	/// A checkpoint does not fit the model.
+	#[error("checkpoint: {0}")]
+	Checkpoint(String),
+}
+
+/// The contributions this peer served, kept on disk so a restarted miner serves them again and
+/// can replay its own part of past aggregates (`<dir>/<window>.bin`).
+#[derive(Clone, Debug)]
+pub struct OwnContributions {
+	dir: PathBuf,
+	keep: u64,
+}
+
+impl OwnContributions {
+	/// Contributions under `dir`, keeping the last `keep` windows.
+	pub fn new(dir: PathBuf, keep: u64) -> std::io::Result<Self> {
+		std::fs::create_dir_all(&dir)?;
+		Ok(Self { dir, keep: keep.max(1) })
+	}
+
+	fn path(&self, window: Window) -> PathBuf {
+		self.dir.join(format!("{window}.bin"))
+	}
+
+	/// Saves the bytes served for `window` and drops windows older than the bound.
+	pub fn save(&self, window: Window, bytes: &[u8]) -> std::io::Result<()> {
+		crate::atomic_file::write(&self.path(window), bytes)?;
+		for (w, _) in self.list()? {
+			if w + self.keep <= window {
+				std::fs::remove_file(self.path(w))?;
+			}
+		}
+		Ok(())
+	}
+
+	/// The bytes served for `window`, if kept.
+	pub fn load(&self, window: Window) -> Option<Vec<u8>> {
+		std::fs::read(self.path(window)).ok()
+	}
+
+	/// Every kept window and its file, oldest first.
+	pub fn list(&self) -> std::io::Result<Vec<(Window, PathBuf)>> {
+		let mut out = Vec::new();
+		for entry in std::fs::read_dir(&self.dir)? {
+			let path = entry?.path();
+			let window =
+				path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<Window>().ok());
+			if let (Some(window), Some("bin")) = (window, path.extension().and_then(|e| e.to_str()))
+			{
+				out.push((window, path));
+			}
+		}
+		out.sort();
+		Ok(out)
+	}
+}
+
+/// What replaying one window did.
+#[derive(Clone, Debug, Default)]
+pub struct WindowAggregate {
+	/// The window whose aggregate was applied.
+	pub window: Window,
+	/// Set members whose contributions were applied, in order.
+	pub applied: Vec<AccountId>,
+	/// Set members left out, with why.
+	pub left_out: Vec<(AccountId, String)>,
+}
+
+/// Where [`advance_to`] finds contributions besides the network, and how long it waits for one.
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+	/// This peer's account, if it is a miner.
+	pub me: Option<&'a AccountId>,
+	/// This peer's own served contributions.
+	pub own: Option<&'a OwnContributions>,
+	/// Longest wait for one member's contribution: a dead member must not make every other peer
+	/// miss the window. All peers time out on a dead member alike; a member that is merely slow
+	/// for some peers is where θ can split, which the sync score and the checkpoint-hash check
+	/// of the miner loop catch.
+	pub fetch_timeout: std::time::Duration,
+}
+
+/// Contributions already fetched (by a validator's evaluation), by (window, miner).
+pub type ContributionCache = std::collections::BTreeMap<(Window, AccountId), Contribution>;
+
+/// Applies the aggregates of `global.window()`, `global.window() + 1`, … until θ is that of
+/// `target`. Contributions come from `cache`, from `own` (this peer's), or are fetched.
+pub async fn advance_to(
+	chain: &mut ChainView,
+	p2p: &P2pHandle,
+	global: &mut GlobalModel,
+	target: Window,
+	params: &RunParams,
+	sources: Sources<'_>,
+	cache: &mut ContributionCache,
+) -> Result<Vec<WindowAggregate>, ReplayError> {
+	let Sources { me, own, fetch_timeout } = sources;
+	let mut done = Vec::new();
+	while global.window() < target {
+		let window = global.window();
+		let at = chain.latest().await;
+		let record = at.window_record(window).await?.ok_or(ReplayError::Pruned(window))?;
+		let set = record.aggregation_set.ok_or(ReplayError::NoAggregationSet(window))?;
+		let mut step = WindowAggregate { window, ..Default::default() };
+		let mut payloads = Vec::with_capacity(set.len());
+		let fetches = set.iter().map(|miner| {
+			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
+			let cached = cache.remove(&(window, *miner));
+			let at = &at;
+			let global = &*global;
+			async move {
+				let Some(commitment) = commitment else {
+					return (*miner, Err("no commitment on chain".to_string()));
+				};
+				if let Some(c) = cached {
+					return (*miner, Ok(c));
+				}
+				if Some(miner) == me {
+					if let Some(bytes) = own.and_then(|o| o.load(window)) {
+						let ok = Commitment::of(&bytes).hash == commitment.payload_hash.0;
+						let decoded = decode_contribution(&bytes, global, &params.codec)
+							.map_err(|e| e.to_string());
+						return (*miner, if ok { decoded } else { Err("own bytes differ".into()) });
+					}
+				}
+				let fetched = tokio::time::timeout(
+					fetch_timeout,
+					fetch_contribution(p2p, at, window, commitment, global, &params.codec),
+				)
+				.await;
+				let result = match fetched {
+					Ok(r) => r.map(|(_, c)| c).map_err(|e| e.to_string()),
+					Err(_) => Err(format!("not fetched within {fetch_timeout:?}")),
+				};
+				(*miner, result)
+			}
+		});
+		for (miner, result) in futures::future::join_all(fetches).await {
+			match result {
+				Ok(c) => {
+					step.applied.push(miner);
+					payloads.push(c.payload);
+				}
+				Err(why) => step.left_out.push((miner, why)),
+			}
+		}
+		global
+			.advance(&payloads, params.outer_lr)
+			.map_err(|source| ReplayError::Apply { window, source })?;
+		if !step.left_out.is_empty() {
+			tracing::warn!(window, left_out = ?step.left_out, "aggregate applied without some set members");
+		}
+		cache.retain(|(w, _), _| *w > window);
+		done.push(step);
+	}
+	Ok(done)
+}
+
+/// θ as the checkpoint bytes peers serve, with the window in the metadata.
+pub fn checkpoint_bytes(global: &GlobalModel) -> Result<Vec<u8>, ReplayError> {
+	let model = global.model();
+	let arrays: Vec<_> =
+		model.names().iter().zip(model.params()).map(|(n, p)| to_array(n, p)).collect();
+	let metadata = HashMap::from([("window".to_string(), global.window().to_string())]);
+	serialize_safetensors(&arrays, metadata, "checkpoint")
+		.map_err(|e| ReplayError::Checkpoint(e.to_string()))
+}
+
+/// Loads checkpoint `bytes` of θ_`window` into `global`; refuses a checkpoint whose tensors or
+/// window do not match, leaving `global` unchanged.
+pub fn load_checkpoint_bytes(
+	bytes: &[u8],
+	window: Window,
+	global: &mut GlobalModel,
+) -> Result<(), ReplayError> {
+	let bad = |m: String| ReplayError::Checkpoint(m);
+	let (arrays, metadata) =
+		parse_safetensors(bytes, "checkpoint").map_err(|e| bad(e.to_string()))?;
+	if metadata.get("window").and_then(|w| w.parse::<Window>().ok()) != Some(window) {
+		return Err(bad(format!("metadata does not say window {window}")));
+	}
+	let mut by_name: HashMap<&str, &crate::sparseloco::Tensor> =
+		arrays.iter().map(|a| (a.name.as_str(), a)).collect();
+	let model = global.model();
+	let mut values = Vec::with_capacity(model.params().len());
+	for (name, p) in model.names().iter().zip(model.params()) {
+		let a =
+			by_name.remove(name.as_str()).ok_or_else(|| bad(format!("tensor {name} missing")))?;
+		let want: Vec<usize> = p.size().iter().map(|&d| d as usize).collect();
+		if a.shape != want {
+			return Err(bad(format!("{name} has shape {:?}, the model {want:?}", a.shape)));
+		}
+		if a.data.iter().any(|v| !v.is_finite()) {
+			return Err(bad(format!("{name} holds a non-finite value")));
+		}
+		values.push(to_tch(a, model.device()));
+	}
+	if let Some(extra) = by_name.keys().next() {
+		return Err(bad(format!("unknown tensor {extra}")));
+	}
+	model.assign(&values);
+	global.set_window(window);
+	Ok(())
+}
+
+/// Looks back from the head for the newest checkpoint announced by a registered miner, fetches
+/// and verifies it, and loads it into `global` if it is newer than `global`'s window. Returns
+/// the window loaded, if any.
+pub async fn load_peer_checkpoint(
+	at: &ChainAt,
+	p2p: &P2pHandle,
+	global: &mut GlobalModel,
+) -> Result<Option<Window>, ReplayError> {
+	let head = at.head().window;
+	let oldest = head.saturating_sub(CHECKPOINT_LOOKBACK).max(global.window() + 1);
+	for window in (oldest..=head).rev() {
+		if load_checkpoint_of(at, p2p, global, window, None).await? {
+			return Ok(Some(window));
+		}
+	}
+	Ok(None)
+}
+
+/// Loads θ_`window` from a checkpoint announced for `window` (only one hashing to `hash`, if
+/// given), trying each announcer in turn. Returns whether one was loaded.
+pub async fn load_checkpoint_of(
+	at: &ChainAt,
+	p2p: &P2pHandle,
+	global: &mut GlobalModel,
+	window: Window,
+	hash: Option<[u8; 32]>,
+) -> Result<bool, ReplayError> {
+	let Some(record) = at.window_record(window).await? else { return Ok(false) };
+	for announcement in &record.checkpoints {
+		if hash.is_some_and(|h| h != announcement.checkpoint_hash.0) {
+			continue;
+		}
+		let Ok(endpoint) = miner_endpoint(at, &announcement.announcer).await else { continue };
+		let commitment =
+			Commitment { hash: announcement.checkpoint_hash.0, size: announcement.checkpoint_size };
+		match p2p.fetch(endpoint.peer_id, &endpoint.addrs, window, commitment).await {
+			Ok(bytes) => match load_checkpoint_bytes(&bytes, window, global) {
+				Ok(()) => {
+					tracing::info!(window, from = %announcement.announcer, "loaded a peer checkpoint");
+					return Ok(true);
+				}
+				Err(e) => tracing::warn!(window, error = %e, "peer checkpoint refused"),
+			},
+			Err(e) => tracing::warn!(window, error = %e, "peer checkpoint not fetched"),
+		}
+	}
+	Ok(false)
+}
+
+/// The checkpoint hash most announcers gave for `window`, when it is not `mine`: this peer's θ
+/// then split from the others' (a contribution it could fetch and they could not, or the
+/// reverse), and it should take theirs. `mine` counts as one vote; a peer that is `recovering`
+/// (it resumed from a checkpoint, so it is the likelier one to have split) also gives way on a
+/// tie, so two peers never swap states with each other.
+pub async fn majority_disagrees(
+	at: &ChainAt,
+	window: Window,
+	me: &AccountId,
+	mine: [u8; 32],
+	recovering: bool,
+) -> Result<Option<[u8; 32]>, ReplayError> {
+	let Some(record) = at.window_record(window).await? else { return Ok(None) };
+	let mut counts: std::collections::BTreeMap<[u8; 32], usize> = Default::default();
+	for a in record.checkpoints.iter().filter(|a| &a.announcer != me) {
+		*counts.entry(a.checkpoint_hash.0).or_default() += 1;
+	}
+	let agreeing = 1 + counts.get(&mine).copied().unwrap_or(0);
+	let best = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+	Ok(best
+		.filter(|(hash, n)| *hash != mine && (*n > agreeing || (recovering && *n == agreeing)))
+		.map(|(hash, _)| hash))
+}
+
+/// Where a peer keeps its own resumable checkpoint.
+pub fn local_checkpoint_dir(state_dir: &Path) -> PathBuf {
+	state_dir.join("checkpoint")
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn own_contributions_keep_the_last_windows_and_list_them_in_order() {
+		let dir = tempfile::tempdir().unwrap();
+		let own = OwnContributions::new(dir.path().join("c"), 2).unwrap();
+		own.save(3, b"three").unwrap();
+		own.save(4, b"four").unwrap();
+		std::fs::write(dir.path().join("c/notes.txt"), b"ignored").unwrap();
+		assert_eq!(own.list().unwrap().iter().map(|(w, _)| *w).collect::<Vec<_>>(), vec![3, 4]);
+		own.save(5, b"five").unwrap();
+		assert_eq!(own.list().unwrap().iter().map(|(w, _)| *w).collect::<Vec<_>>(), vec![4, 5]);
+		assert_eq!(own.load(3), None);
+		assert_eq!(own.load(5).as_deref(), Some(&b"five"[..]));
+	}
+}

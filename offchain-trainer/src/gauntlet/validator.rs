@@ -1,0 +1,393 @@
+//! The validator loop (`gauntlet-trainer validator`): during window V it evaluates the
+//! contributions committed in V−1 on θ_{V−1}, submits the scores for V−1, then advances θ by
+//! V−1's aggregate like every miner.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use gauntlet_chain::types::{Commitment as ChainCommitment, MinerScore};
+use gauntlet_chain::{AccountId, ChainAt};
+
+use crate::p2p::{P2pHandle, P2pHost};
+use crate::training::TrainableModel;
+
+use super::chain_view::ChainView;
+use super::cli::PeerArgs;
+use super::contribution::Contribution;
+use super::copy_detection::{flag_copies, Candidate};
+use super::evaluation::{self, measure};
+use super::global_model::GlobalModel;
+use super::journal::{hex, Journal, JournalEntry};
+use super::metrics::{self, RoleMetrics};
+use super::peers::{fetch_contribution, ContributionFailure};
+use super::replay::{
+	self, advance_to, checkpoint_bytes, load_checkpoint_bytes, ContributionCache, Sources,
+};
+use super::run_params::RunParams;
+use super::sync::{sync_score, SyncHistory};
+use super::Window;
+
+/// `gauntlet-trainer validator` flags.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ValidatorArgs {
+	#[command(flatten)]
+	pub peer: PeerArgs,
+	/// The binary indicator is +1 only when the own-data improvement beats the random-data one
+	/// by more than this (relative units); see `gauntlet::evaluation::score`.
+	/// Measured with the tiny model on CPU: honest miners' advantage settles around
+	/// 0.002–0.0035 after a few windows, a miner training on unassigned pages around 0 ± 0.0015.
+	#[arg(long, default_value_t = 0.0005)]
+	pub indicator_margin: f64,
+	/// Sequences per evaluation batch (the run config says how many batches). The own-data
+	/// pages must be among those the miner trained on: keep `eval_own_batches × this` at most
+	/// `inner_steps ×` the miners' `--batch-seqs`.
+	#[arg(long, default_value_t = 16)]
+	pub eval_batch_seqs: usize,
+}
+
+/// The miners to evaluate: all when they fit `max`, else a sample seeded by the validator and
+/// the window (each validator covers a different, reproducible subset).
+pub fn choose_miners(
+	commitments: &[ChainCommitment],
+	max: usize,
+	validator: &AccountId,
+	window: Window,
+) -> Vec<ChainCommitment> {
+	let mut keyed: Vec<([u8; 8], &ChainCommitment)> = commitments
+		.iter()
+		.map(|c| {
+			let h = blake2b_simd::Params::new()
+				.hash_length(8)
+				.to_state()
+				.update(validator.as_ref())
+				.update(&window.to_le_bytes())
+				.update(c.miner.as_ref())
+				.finalize();
+			(h.as_bytes().try_into().expect("8 bytes"), c)
+		})
+		.collect();
+	keyed.sort_by_key(|a| a.0);
+	keyed.into_iter().take(max).map(|(_, c)| c.clone()).collect()
+}
+
+/// Runs the validator until `--windows` windows are scored (or forever).
+pub async fn run(args: ValidatorArgs) -> Result<()> {
+	let setup = args.peer.setup()?;
+	let signer = args.peer.signer.signer()?;
+	let me = signer.account_id();
+	let role_metrics = RoleMetrics::new();
+	if let Some(addr) = args.peer.metrics_addr {
+		metrics::serve(role_metrics.registry.clone(), addr).await.context("metrics server")?;
+	}
+	let mut chain = ChainView::connect(&args.peer.node, args.peer.connect_timeout()).await?;
+	let at = chain.latest().await;
+	anyhow::ensure!(
+		at.validators().await?.contains(&me),
+		"{me} is not a validator on this chain (the admin adds validators with Gauntlet.add_validator)"
+	);
+	let params = RunParams::from_chain(&at.run_config().await?)?;
+	let p2p_config = args.peer.p2p_config(role_metrics.registry.clone());
+	let max_payload = usize::try_from(p2p_config.max_payload_bytes).unwrap_or(usize::MAX);
+	let (p2p, _host) = P2pHost::start(p2p_config).await.context("starting the p2p host")?;
+	let journal = Journal::new(&args.peer.state_dir);
+	let theta_file = args.peer.state_dir.join("global.safetensors");
+	let run_seed = args.peer.run_seed;
+	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
+
+	let model = TrainableModel::new(&setup.model, setup.device, setup.precision, run_seed as i64);
+	let mut global = GlobalModel::new(model, 0, run_seed, max_payload);
+	if let Ok(bytes) = std::fs::read(&theta_file) {
+		let window = safetensors_window(&bytes).context("reading global.safetensors")?;
+		load_checkpoint_bytes(&bytes, window, &mut global).with_context(|| {
+			format!("loading {} (delete it to start afresh)", theta_file.display())
+		})?;
+		tracing::info!(window, "resuming from the saved global weights");
+	} else if at.head().window > 0 {
+		replay::load_peer_checkpoint(&at, &p2p, &mut global).await?;
+	}
+	let mut history = SyncHistory::default();
+	history.push(global.window(), global.sample());
+	let mut cache = ContributionCache::new();
+
+	let mut current = at.head().window.max(1).max(global.window() + 1);
+	let mut done = 0u64;
+	while args.peer.windows.is_none_or(|n| done < n) {
+		let at = chain.wait_for_window(current).await;
+		current = current.max(at.head().window);
+		let target = current - 1;
+		role_metrics.window.set(target as i64);
+
+		let sync = role_metrics.phase("sync");
+		while global.window() < target {
+			let next = global.window() + 1;
+			let sources = Sources { me: None, own: None, fetch_timeout };
+			advance_to(&mut chain, &p2p, &mut global, next, &params, sources, &mut cache).await?;
+			history.push(global.window(), global.sample());
+		}
+		sync.observe_duration();
+		let mut entry = JournalEntry {
+			window: target,
+			role: "validator".into(),
+			global_weights: hex(&global.weights_hash()),
+			..Default::default()
+		};
+
+		let at = chain.latest().await;
+		let scores = match score_window(
+			&args,
+			&setup,
+			&params,
+			&at,
+			&p2p,
+			&global,
+			&history,
+			&me,
+			target,
+			&role_metrics,
+			&mut cache,
+		)
+		.await
+		{
+			Ok(scores) => scores,
+			Err(e) => {
+				tracing::warn!(window = target, error = format!("{e:#}"), "window not scored");
+				entry.note = Some(format!("{e:#}"));
+				Vec::new()
+			}
+		};
+		entry.scored = Some(scores.len());
+		entry.copies =
+			scores.iter().filter(|(_, s)| s.copy_suspected).map(|(m, _)| m.to_string()).collect();
+		if !scores.is_empty() {
+			let submit = role_metrics.phase("submit");
+			let client = chain.client().await;
+			match client.submit_scores(&signer, target, &scores).await {
+				Ok(_) => {
+					tracing::info!(window = target, miners = scores.len(), "scores submitted");
+					role_metrics.windows_done.inc();
+				}
+				Err(e) => {
+					tracing::warn!(window = target, error = %e, "scores not submitted");
+					entry.note = Some(format!("submit failed: {e}"));
+					role_metrics.windows_missed.with_label_values(&["submit"]).inc();
+				}
+			}
+			submit.observe_duration();
+		}
+		journal.append(&entry);
+		match checkpoint_bytes(&global) {
+			Ok(bytes) => {
+				if let Err(e) = crate::atomic_file::write(&theta_file, &bytes) {
+					tracing::warn!(error = %e, "global weights not saved");
+				}
+			}
+			Err(e) => tracing::warn!(error = %e, "global weights not serialised"),
+		}
+		current += 1;
+		done += 1;
+	}
+	Ok(())
+}
+
+fn safetensors_window(bytes: &[u8]) -> Result<Window> {
+	let (_, metadata) = crate::tensor_io::parse_safetensors(bytes, "global.safetensors")?;
+	metadata.get("window").and_then(|w| w.parse().ok()).context("no window in the metadata")
+}
+
+/// Fetches, verifies and measures the chosen contributions of `window`; flags copies.
+#[allow(clippy::too_many_arguments)]
+async fn score_window(
+	args: &ValidatorArgs,
+	setup: &super::cli::PeerSetup,
+	params: &RunParams,
+	at: &ChainAt,
+	p2p: &P2pHandle,
+	global: &GlobalModel,
+	history: &SyncHistory,
+	me: &AccountId,
+	window: Window,
+	role_metrics: &RoleMetrics,
+	cache: &mut ContributionCache,
+) -> Result<Vec<(AccountId, MinerScore)>> {
+	let record = at.window_record(window).await?.context("window record pruned")?;
+	let chosen = choose_miners(&record.commitments, params.miners_per_validator, me, window);
+	if chosen.is_empty() {
+		return Ok(Vec::new());
+	}
+	let fetch_timer = role_metrics.phase("fetch");
+	let timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
+	let fetched = futures::future::join_all(chosen.iter().map(|c| async move {
+		let fetch = fetch_contribution(p2p, at, window, c, global, &params.codec);
+		let result = match tokio::time::timeout(timeout, fetch).await {
+			Ok(result) => result.map(|(_, contribution)| contribution),
+			Err(_) => Err(ContributionFailure::TimedOut(timeout)),
+		};
+		(c.clone(), result)
+	}))
+	.await;
+	fetch_timer.observe_duration();
+
+	let b = args.eval_batch_seqs.max(1);
+	let dataset = &setup.dataset;
+	let device = global.model().device();
+	let random_identity = [me.as_ref(), at.block_hash().as_slice()].concat();
+	let random_pages = dataset.split.assign(
+		args.peer.run_seed,
+		&random_identity,
+		window,
+		params.eval_random_batches * b,
+	)?;
+	let random = dataset.batch(&random_pages, device);
+
+	let eval_timer = role_metrics.phase("evaluate");
+	let mut decoded: Vec<(ChainCommitment, Contribution)> = Vec::new();
+	let mut failed: Vec<(AccountId, MinerScore)> = Vec::new();
+	for (commitment, result) in fetched {
+		match result {
+			Ok(c) => decoded.push((commitment, c)),
+			Err(e) => {
+				tracing::info!(window, miner = %commitment.miner, error = %e, "contribution failed");
+				failed
+					.push((commitment.miner, evaluation::failure(ContributionFailure::reason(&e))));
+			}
+		}
+	}
+	let mut measured: Vec<(ChainCommitment, Contribution, evaluation::Losses)> = Vec::new();
+	tokio::task::block_in_place(|| -> Result<()> {
+		let model = global.model();
+		let micro = b as i64;
+		let random_before = model.eval_loss(&random, micro);
+		let own_batches = decoded
+			.iter()
+			.map(|(c, _)| {
+				let pages = dataset.split.assign(
+					args.peer.run_seed,
+					c.miner.as_ref(),
+					window,
+					params.eval_own_batches * b,
+				)?;
+				Ok(dataset.batch(&pages, device))
+			})
+			.collect::<Result<Vec<_>>>()?;
+		// The reference of the own-data indicator: the window's mean update on every page set.
+		let references = if decoded.len() >= 2 {
+			let payloads: Vec<_> = decoded.iter().map(|(_, c)| c.payload.clone()).collect();
+			evaluation::with_mean_update(global, &payloads, params.eval_lr, || {
+				let random_after = model.eval_loss(&random, micro);
+				own_batches
+					.iter()
+					.map(|own| evaluation::Reference {
+						own_after: model.eval_loss(own, micro),
+						random_after,
+					})
+					.collect::<Vec<_>>()
+			})
+			.ok()
+		} else {
+			None
+		};
+		for (i, ((commitment, contribution), own)) in
+			decoded.into_iter().zip(&own_batches).enumerate()
+		{
+			let losses = measure(
+				global,
+				&contribution.payload,
+				params.eval_lr,
+				own,
+				&random,
+				random_before,
+				micro,
+			);
+			match losses {
+				Ok(mut l) => {
+					l.reference = references.as_ref().map(|r| r[i]);
+					measured.push((commitment, contribution, l));
+				}
+				Err(e) => {
+					tracing::info!(window, miner = %commitment.miner, error = %e, "payload not applicable");
+					failed.push((
+						commitment.miner,
+						evaluation::failure(gauntlet_chain::types::FailureReason::Malformed),
+					));
+				}
+			}
+		}
+		Ok(())
+	})?;
+	eval_timer.observe_duration();
+
+	let candidates: Vec<Candidate<'_>> = measured
+		.iter()
+		.map(|(c, contribution, _)| Candidate {
+			miner: c.miner,
+			committed_at: c.committed_at,
+			payload: &contribution.payload,
+		})
+		.collect();
+	let (copies, overlaps) = flag_copies(&candidates, params.copy_overlap_threshold);
+	let overlaps: BTreeMap<AccountId, f64> = overlaps.into_iter().collect();
+	let mut scores = failed;
+	for (commitment, contribution, losses) in &measured {
+		let steps_behind = history.steps_behind(window, &contribution.sample);
+		let copy = copies.contains(&commitment.miner);
+		let s = evaluation::score(losses, sync_score(steps_behind), copy, args.indicator_margin);
+		tracing::info!(
+			window,
+			miner = %commitment.miner,
+			gradient_score = s.gradient_score,
+			own_improvement = s.own_improvement,
+			own_data_advantage = evaluation::own_data_advantage(losses),
+			indicator = s.binary_indicator,
+			steps_behind,
+			overlap = overlaps.get(&commitment.miner).copied().unwrap_or(0.0),
+			copy,
+			"scored"
+		);
+		role_metrics
+			.gradient_score
+			.with_label_values(&[&commitment.miner.to_string()])
+			.set(s.gradient_score);
+		scores.push((commitment.miner, s));
+	}
+	for (_, s) in &scores {
+		let result = if s.failure.is_some() {
+			"failure"
+		} else if s.copy_suspected {
+			"copy"
+		} else {
+			"scored"
+		};
+		role_metrics.scores_given.with_label_values(&[result]).inc();
+	}
+	for (commitment, contribution, _) in measured {
+		cache.insert((window, commitment.miner), contribution);
+	}
+	Ok(scores)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use gauntlet_chain::types::Hash32;
+
+	fn commitment(b: u8) -> ChainCommitment {
+		ChainCommitment {
+			miner: AccountId::from([b; 32]),
+			payload_hash: Hash32([b; 32]),
+			payload_size: 10,
+			committed_at: 1,
+		}
+	}
+
+	#[test]
+	fn choice_is_reproducible_bounded_and_varies_by_validator_and_window() {
+		let all: Vec<_> = (1..=40).map(commitment).collect();
+		let v = AccountId::from([200; 32]);
+		let a = choose_miners(&all, 15, &v, 7);
+		assert_eq!(a.len(), 15);
+		assert_eq!(a, choose_miners(&all, 15, &v, 7));
+		assert_ne!(a, choose_miners(&all, 15, &v, 8));
+		assert_ne!(a, choose_miners(&all, 15, &AccountId::from([201; 32]), 7));
+		assert_eq!(choose_miners(&all[..5], 15, &v, 7).len(), 5);
+	}
+}
