@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use gauntlet_chain::{AccountId, SignerArgs};
+use gauntlet_chain::{AccountId, Signer, SignerArgs};
 
 use crate::data::{Dataset, TokenizerKind};
 use crate::device::DeviceChoice;
@@ -101,7 +101,53 @@ pub struct PeerSetup {
 	pub precision: Precision,
 }
 
+/// A role's running parts, started from [`PeerArgs::start`].
+pub struct Peer {
+	/// Model, data, training settings.
+	pub setup: PeerSetup,
+	/// The signing key.
+	pub signer: Signer,
+	/// Its account.
+	pub me: AccountId,
+	/// The role's metrics (served when `--metrics-addr` is given).
+	pub metrics: super::metrics::RoleMetrics,
+	/// The node connection.
+	pub chain: super::chain_view::ChainView,
+	/// The run configuration read at start.
+	pub params: super::run_params::RunParams,
+	/// The p2p host (it runs while a handle lives).
+	pub p2p: crate::p2p::P2pHandle,
+	/// Windows of payloads the host keeps.
+	pub store_windows: u64,
+	/// Largest payload a fetch accepts.
+	pub max_payload: usize,
+}
+
 impl PeerArgs {
+	/// What miners and validators do first: load model and data, read the key, serve metrics,
+	/// connect to the node, read the run configuration and start the p2p host.
+	pub async fn start(&self) -> Result<Peer> {
+		let setup = self.setup()?;
+		let signer = self.signer.signer()?;
+		let me = signer.account_id();
+		let metrics = super::metrics::RoleMetrics::new();
+		if let Some(addr) = self.metrics_addr {
+			super::metrics::serve(metrics.registry.clone(), addr)
+				.await
+				.context("metrics server")?;
+		}
+		let mut chain =
+			super::chain_view::ChainView::connect(&self.node, self.connect_timeout()).await?;
+		let at = chain.latest().await;
+		let params = super::run_params::RunParams::from_chain(&at.run_config().await?)?;
+		let p2p_config = self.p2p_config(metrics.registry.clone());
+		let store_windows = p2p_config.store_windows as u64;
+		let max_payload = usize::try_from(p2p_config.max_payload_bytes).unwrap_or(usize::MAX);
+		let (p2p, _host) =
+			crate::p2p::P2pHost::start(p2p_config).await.context("starting the p2p host")?;
+		Ok(Peer { setup, signer, me, metrics, chain, params, p2p, store_windows, max_payload })
+	}
+
 	/// Checks the flags, creates the state directory (0700) and loads model and data.
 	pub fn setup(&self) -> Result<PeerSetup> {
 		if self.threads > 0 {

@@ -5,22 +5,22 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gauntlet_chain::{AccountId, Signer};
+use gauntlet_chain::{AccountId, ChainError, Signer};
 
 use crate::data::Dataset;
 use crate::outer::{pseudo_gradient, ErrorBuffers};
-use crate::p2p::{P2pHandle, P2pHost};
+use crate::p2p::P2pHandle;
 use crate::sparseloco::Payload;
 use crate::training::checkpoint::{self, CheckpointInfo};
 use crate::training::{train_step, AdamW, TrainConfig, TrainableModel};
 
 use super::behaviour::{noise_payload, zero_payload, Behaviour};
 use super::chain_view::ChainView;
-use super::cli::{parse_account, PeerArgs, PeerSetup};
+use super::cli::{parse_account, Peer, PeerArgs, PeerSetup};
 use super::contribution::Contribution;
 use super::global_model::GlobalModel;
 use super::journal::{hex, Journal, JournalEntry};
-use super::metrics::{self, RoleMetrics};
+use super::metrics::RoleMetrics;
 use super::peers::fetch_contribution;
 use super::replay::{
 	self, advance_to, checkpoint_bytes, local_checkpoint_dir, ContributionCache, OwnContributions,
@@ -62,20 +62,17 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		args.behaviour != Behaviour::Copy || args.copy_from.is_some(),
 		"--behaviour copy needs --copy-from"
 	);
-	let setup = args.peer.setup()?;
-	let signer = args.peer.signer.signer()?;
-	let me = signer.account_id();
-	let role_metrics = RoleMetrics::new();
-	if let Some(addr) = args.peer.metrics_addr {
-		metrics::serve(role_metrics.registry.clone(), addr).await.context("metrics server")?;
-	}
-	let mut chain = ChainView::connect(&args.peer.node, args.peer.connect_timeout()).await?;
-	let at = chain.latest().await;
-	let params = RunParams::from_chain(&at.run_config().await?)?;
-	let p2p_config = args.peer.p2p_config(role_metrics.registry.clone());
-	let store_windows = p2p_config.store_windows as u64;
-	let max_payload = usize::try_from(p2p_config.max_payload_bytes).unwrap_or(usize::MAX);
-	let (p2p, _host) = P2pHost::start(p2p_config).await.context("starting the p2p host")?;
+	let Peer {
+		setup,
+		signer,
+		me,
+		metrics: role_metrics,
+		mut chain,
+		params,
+		p2p,
+		store_windows,
+		max_payload,
+	} = args.peer.start().await?;
 	register(&mut chain, &signer, &p2p).await?;
 	tracing::info!(miner = %me, peer = %p2p.local_peer_id(), behaviour = ?args.behaviour, "miner registered");
 
@@ -182,24 +179,24 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		let bytes = match built {
 			Ok(Some((bytes, loss))) => {
 				entry.train_loss = loss;
-				bytes
+				Some(bytes)
 			}
 			Ok(None) => {
 				entry.note = Some("nothing to commit".into());
-				journal.append(&entry);
-				window += 1;
-				done += 1;
-				continue;
+				None
 			}
 			Err(e) => {
 				tracing::warn!(window, error = format!("{e:#}"), "no contribution this window");
 				entry.note = Some(format!("{e:#}"));
 				role_metrics.windows_missed.with_label_values(&["build"]).inc();
-				journal.append(&entry);
-				window += 1;
-				done += 1;
-				continue;
+				None
 			}
+		};
+		let Some(bytes) = bytes else {
+			journal.append(&entry);
+			window += 1;
+			done += 1;
+			continue;
 		};
 
 		let commit_timer = role_metrics.phase("commit");
@@ -219,7 +216,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 				tracing::warn!(window, error = %e, "commit failed");
 				entry.note = Some(format!("commit failed: {e}"));
 				role_metrics.windows_missed.with_label_values(&["commit"]).inc();
-				if e.to_string().contains("connect") || e.to_string().contains("RPC") {
+				if matches!(e, ChainError::Rpc { .. } | ChainError::Connect { .. }) {
 					chain.reset();
 				}
 			}

@@ -8,17 +8,16 @@ use anyhow::{Context, Result};
 use gauntlet_chain::types::{Commitment as ChainCommitment, MinerScore};
 use gauntlet_chain::{AccountId, ChainAt};
 
-use crate::p2p::{P2pHandle, P2pHost};
+use crate::p2p::P2pHandle;
 use crate::training::TrainableModel;
 
-use super::chain_view::ChainView;
-use super::cli::PeerArgs;
+use super::cli::{Peer, PeerArgs};
 use super::contribution::Contribution;
 use super::copy_detection::{flag_copies, Candidate};
 use super::evaluation::{self, measure};
 use super::global_model::GlobalModel;
 use super::journal::{hex, Journal, JournalEntry};
-use super::metrics::{self, RoleMetrics};
+use super::metrics::RoleMetrics;
 use super::peers::{fetch_contribution, ContributionFailure};
 use super::replay::{
 	self, advance_to, checkpoint_bytes, load_checkpoint_bytes, ContributionCache, Sources,
@@ -72,23 +71,14 @@ pub fn choose_miners(
 
 /// Runs the validator until `--windows` windows are scored (or forever).
 pub async fn run(args: ValidatorArgs) -> Result<()> {
-	let setup = args.peer.setup()?;
-	let signer = args.peer.signer.signer()?;
-	let me = signer.account_id();
-	let role_metrics = RoleMetrics::new();
-	if let Some(addr) = args.peer.metrics_addr {
-		metrics::serve(role_metrics.registry.clone(), addr).await.context("metrics server")?;
-	}
-	let mut chain = ChainView::connect(&args.peer.node, args.peer.connect_timeout()).await?;
+	let Peer {
+		setup, me, metrics: role_metrics, mut chain, params, p2p, max_payload, signer, ..
+	} = args.peer.start().await?;
 	let at = chain.latest().await;
 	anyhow::ensure!(
 		at.validators().await?.contains(&me),
 		"{me} is not a validator on this chain (the admin adds validators with Gauntlet.add_validator)"
 	);
-	let params = RunParams::from_chain(&at.run_config().await?)?;
-	let p2p_config = args.peer.p2p_config(role_metrics.registry.clone());
-	let max_payload = usize::try_from(p2p_config.max_payload_bytes).unwrap_or(usize::MAX);
-	let (p2p, _host) = P2pHost::start(p2p_config).await.context("starting the p2p host")?;
 	let journal = Journal::new(&args.peer.state_dir);
 	let theta_file = args.peer.state_dir.join("global.safetensors");
 	let run_seed = args.peer.run_seed;
