@@ -11,7 +11,7 @@ use gauntlet_e2e::{wait_for, Node, TestDir, Trainer};
 
 /// Rated windows before the verdict. The stale miner replays its first contribution, which is
 /// `MAX_STEPS_BEHIND` (5) windows old, so sync-score 0, from its sixth window on.
-const WINDOWS: u64 = 7;
+const WINDOWS: u64 = 9;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_miners_outrank_every_adversary() -> Result<()> {

@@ -94,18 +94,20 @@ pub fn with_mean_update<R>(
 	result
 }
 
-/// How much more the payload helps the miner's own pages than random pages, beyond what the
-/// window's mean update does for the same two page sets. The spec's indicator compares the two
-/// improvements directly; their difference then also carries how differently the two page sets
-/// respond to *any* update (their difficulty), noise of the same size as the signal on small
-/// evaluation sets. Subtracting the mean update's difference on the same pages cancels it, and
-/// leaves what only training on those pages explains.
+/// How much more the payload helps the miner's own pages than its help on random pages
+/// predicts. The spec's indicator compares the two improvements directly; their difference then
+/// also carries how differently the two page sets respond to *any* update (their difficulty),
+/// noise of the same size as the signal on small evaluation sets. The window's mean update
+/// measures that response: `own_ref / random_ref` is how much the miner's pages gain per unit
+/// of random-page gain from an update that was not trained on them. The advantage is what the
+/// payload gains on its pages beyond that: `own − random × own_ref / random_ref`. A payload
+/// that changes nothing scores exactly 0, whatever the pages.
 pub fn own_data_advantage(losses: &Losses) -> f64 {
 	let own = relative_improvement(losses.own_before, losses.own_after);
 	let random = relative_improvement(losses.random_before, losses.random_after);
-	// A mean update that wrecks the model (an early window full of noise payloads) says nothing
-	// about the page sets; its clamped improvements would only add noise.
-	let baseline = losses
+	// A mean update that barely moves the random loss, or wrecks the model (an early window
+	// full of noise payloads), gives no usable ratio: compare directly, as the spec does.
+	let response = losses
 		.reference
 		.map(|r| {
 			(
@@ -113,9 +115,9 @@ pub fn own_data_advantage(losses: &Losses) -> f64 {
 				relative_improvement(losses.random_before, r.random_after),
 			)
 		})
-		.filter(|(own, random)| own.abs() < 0.5 && random.abs() < 0.5)
-		.map_or(0.0, |(own, random)| own - random);
-	own - random - baseline
+		.filter(|(own, random)| own.abs() < 0.5 && *random > 1e-4 && *random < 0.5)
+		.map_or(1.0, |(own, random)| own / random);
+	own - random * response
 }
 
 /// The score of a measured contribution. The binary indicator is +1 when the
@@ -197,10 +199,14 @@ mod tests {
 		assert!((own_data_advantage(&l) - 0.01).abs() < 1e-12);
 		l.reference = Some(Reference { own_after: 4.45, random_after: 4.5 });
 		assert!(own_data_advantage(&l).abs() < 1e-12);
-		assert_eq!(score(&l, 1.0, false, 0.0).binary_indicator, -1);
+		assert_eq!(score(&l, 1.0, false, 0.001).binary_indicator, -1);
 		// A miner that did train on its pages beats the reference there.
 		l.own_after = 4.3;
 		assert!((own_data_advantage(&l) - 0.03).abs() < 1e-12);
-		assert_eq!(score(&l, 1.0, false, 0.0).binary_indicator, 1);
+		assert_eq!(score(&l, 1.0, false, 0.001).binary_indicator, 1);
+		// A payload that changes nothing gains nothing, whatever the pages' response.
+		(l.own_after, l.random_after) = (5.0, 5.0);
+		assert_eq!(own_data_advantage(&l), 0.0);
+		assert_eq!(score(&l, 1.0, false, 0.001).binary_indicator, -1);
 	}
 }

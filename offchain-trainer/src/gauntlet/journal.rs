@@ -2,6 +2,7 @@
 //! the global weights it held. Operators tail it; the end-to-end tests compare the hashes of
 //! different miners window by window.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,11 @@ pub struct JournalEntry {
 	/// Miners flagged as copies (validators), SS58.
 	#[serde(default, skip_serializing_if = "Vec::is_empty")]
 	pub copies: Vec<String>,
+	/// Seconds spent per phase in this window: `wait` (for the window to open), `sync` (fetch
+	/// and apply the previous aggregate), `compute` (inner steps and compression), `commit`
+	/// (serve, commit on chain); validators: `sync`, `score` (fetch and evaluate), `submit`.
+	#[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+	pub seconds: BTreeMap<String, f64>,
 	/// Something that went wrong in this window, if anything.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub note: Option<String>,

@@ -91,10 +91,12 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
 	let mut last_checkpoint: Option<(Window, [u8; 32])> = None;
 	while args.peer.windows.is_none_or(|n| done < n) {
+		let waited = Instant::now();
 		let at = chain.wait_for_window(window).await;
 		window = window.max(at.head().window);
 		role_metrics.window.set(window as i64);
 		let mut entry = JournalEntry { window, role: "miner".into(), ..Default::default() };
+		entry.seconds.insert("wait".into(), waited.elapsed().as_secs_f64());
 
 		let sync = role_metrics.phase("sync");
 		if let Some((w, mine)) = last_checkpoint.take().filter(|(w, _)| *w < window) {
@@ -152,7 +154,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			}
 			other => other?,
 		};
-		sync.observe_duration();
+		entry.seconds.insert("sync".into(), sync.stop_and_record());
 		if let Some(last) = replayed.last().filter(|s| s.window + 1 == window) {
 			entry.aggregated = last.applied.iter().map(ToString::to_string).collect();
 			entry.left_out = last.left_out.iter().map(|(m, _)| m.to_string()).collect();
@@ -164,6 +166,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 				announce_checkpoint(&mut chain, &signer, &p2p, &state.global, window).await;
 		}
 
+		let computed = Instant::now();
 		let built = build_contribution(
 			&args,
 			&setup,
@@ -176,6 +179,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			&role_metrics,
 		)
 		.await;
+		entry.seconds.insert("compute".into(), computed.elapsed().as_secs_f64());
 		let bytes = match built {
 			Ok(Some((bytes, loss))) => {
 				entry.train_loss = loss;
@@ -221,7 +225,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 				}
 			}
 		}
-		commit_timer.observe_duration();
+		entry.seconds.insert("commit".into(), commit_timer.stop_and_record());
 		if let Ok(Some(standing)) = chain
 			.latest()
 			.await
