@@ -41,7 +41,8 @@ pub struct JournalEntry {
 	#[serde(default, skip_serializing_if = "Vec::is_empty")]
 	pub copies: Vec<String>,
 	/// Seconds spent per phase in this window: `wait` (for the window to open), `sync` (fetch
-	/// and apply the previous aggregate), `compute` (inner steps and compression), `commit`
+	/// and apply the previous aggregate), `checkpoint` (local save, θ announcement), `compute`
+	/// (inner steps and compression), `commit`
 	/// (serve, commit on chain); validators: `sync`, `score` (fetch and evaluate), `submit`.
 	#[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
 	pub seconds: BTreeMap<String, f64>,

@@ -38,6 +38,11 @@ pub struct MinerArgs {
 	/// late joiners.
 	#[arg(long, default_value_t = 5)]
 	pub checkpoint_every: u64,
+	/// Save the local checkpoint (θ, optimizer, error feedback; what a restart resumes from)
+	/// every this many windows. Every window by default; a restart replays the windows since.
+	/// Measured on an H200 with `124m`: 6.5–8.1 s a save, on the critical path of the window.
+	#[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+	pub local_checkpoint_every: u64,
 	/// Test-only adversarial behaviours (see `gauntlet::behaviour`).
 	#[arg(long, value_enum, default_value = "honest", hide = true)]
 	pub behaviour: Behaviour,
@@ -160,11 +165,15 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			entry.left_out = last.left_out.iter().map(|(m, _)| m.to_string()).collect();
 		}
 		entry.global_weights = hex(&state.global.weights_hash());
-		save_local_checkpoint(&args, &setup, &state, window)?;
+		let checkpointing = Instant::now();
+		if window % args.local_checkpoint_every == 0 {
+			save_local_checkpoint(&args, &setup, &state, window)?;
+		}
 		if args.checkpoint_every > 0 && window > 0 && window % args.checkpoint_every == 0 {
 			last_checkpoint =
 				announce_checkpoint(&mut chain, &signer, &p2p, &state.global, window).await;
 		}
+		entry.seconds.insert("checkpoint".into(), checkpointing.elapsed().as_secs_f64());
 
 		let computed = Instant::now();
 		let built = build_contribution(
