@@ -94,3 +94,43 @@ fn resume_from_checkpoint_is_bit_exact_on_cpu() {
 		assert!(a.equal(b), "optimizer moments differ after resume");
 	}
 }
+
+/// A write cut off at any point leaves a complete checkpoint: the old one until the new one is
+/// in place, whichever rename the crash came between.
+#[test]
+fn an_interrupted_write_leaves_a_complete_checkpoint() {
+	let (config, train, _) = setup();
+	let model = TrainableModel::new(&config, Device::Cpu, Precision::Fp32, 1);
+	let opt = AdamW::new(model.params(), train.adamw);
+	let info = |rounds| CheckpointInfo {
+		format_version: 0,
+		model: config.clone(),
+		train: train.clone(),
+		optimizer_steps: 0,
+		rounds,
+		run_seed: 9,
+		error_feedback_beta: None,
+	};
+	let root = tempfile::tempdir().unwrap();
+	let dir = root.path().join("checkpoint");
+	let sibling = |suffix: &str| root.path().join(format!("checkpoint{suffix}"));
+	assert!(!checkpoint::exists(&dir));
+	checkpoint::save(&dir, info(1), &model, &opt, None).unwrap();
+	assert!(checkpoint::exists(&dir));
+
+	// Cut off while writing the files: the staging directory is ignored and replaced later.
+	std::fs::create_dir_all(sibling(".partial")).unwrap();
+	std::fs::write(sibling(".partial").join("model.safetensors"), b"torn").unwrap();
+	assert_eq!(checkpoint::load(&dir, Device::Cpu, Precision::Fp32).unwrap().info.rounds, 1);
+
+	// Cut off between the two renames: only `checkpoint.old` holds one.
+	std::fs::rename(&dir, sibling(".old")).unwrap();
+	assert!(checkpoint::exists(&dir));
+	assert_eq!(checkpoint::load(&dir, Device::Cpu, Precision::Fp32).unwrap().info.rounds, 1);
+
+	// The next write completes over both leftovers.
+	let snapshot = checkpoint::snapshot(info(2), &model, &opt, None);
+	snapshot.write(&dir).unwrap();
+	assert_eq!(checkpoint::load(&dir, Device::Cpu, Precision::Fp32).unwrap().info.rounds, 2);
+	assert!(!sibling(".old").exists() && !sibling(".partial").exists());
+}

@@ -13,7 +13,7 @@
 # bin-dir holds gauntlet-node and gauntlet-trainer (default $CARGO_TARGET_DIR/release); data-dir
 # the tokenized corpora (default $GAUNTLET_HOME/data). The trainer runs against the PyTorch that
 # `python3` imports. MODEL (124m), SEQ (2048), BATCH (32 sequences per inner step), WINDOWS (7),
-# BLOCK_MS (2000; a window is 10 blocks), LOCAL_CKPT (5: windows between local checkpoints),
+# BLOCK_MS (2000; a window is 10 blocks), LOCAL_CKPT (1: windows between local checkpoints),
 # GPUS (4), OUT (docs/four-peers.md) change the run.
 set -euo pipefail
 
@@ -22,7 +22,7 @@ cd "$ROOT"
 BIN="${1:-${CARGO_TARGET_DIR:-/var/cache/gauntlet/target}/release}"
 DATA="${2:-${GAUNTLET_HOME:-/var/cache/gauntlet}/data}"
 MODEL="${MODEL:-124m}" SEQ="${SEQ:-2048}" BATCH="${BATCH:-32}" WINDOWS="${WINDOWS:-7}"
-BLOCK_MS="${BLOCK_MS:-2000}" LOCAL_CKPT="${LOCAL_CKPT:-5}" GPUS="${GPUS:-4}"
+BLOCK_MS="${BLOCK_MS:-2000}" LOCAL_CKPT="${LOCAL_CKPT:-1}" GPUS="${GPUS:-4}"
 OUT="${OUT:-docs/four-peers.md}"
 RUN="$(mktemp -d)"
 chmod 700 "$RUN"

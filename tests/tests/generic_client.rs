@@ -2,13 +2,19 @@
 //! reads `gauntlet-node --dev` blocks and storage and gets a signed extrinsic included.
 
 use anyhow::{Context, Result};
-use gauntlet_e2e::Node;
+use gauntlet_e2e::{wait_for, Node};
 use std::{path::Path, process::Command, time::Duration};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn py_substrate_interface_reads_the_chain_from_metadata_alone() -> Result<()> {
 	let mut node = Node::start("generic", &["--dev", "--tmp", "--dev-block-time", "500"])?;
-	node.client(Duration::from_secs(90)).await?;
+	let client = node.client(Duration::from_secs(90)).await?;
+	// The RPC server answers before the first block is authored; the generic client reads the
+	// head, so give it one to read (measured: a run read block 0 and failed).
+	wait_for("block 1", Duration::from_secs(60), || async {
+		Ok((client.at_current_block().await?.block_number() >= 1).then_some(()))
+	})
+	.await?;
 	let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/generic_client.py");
 	// The project's venv (scripts/setup.sh) has substrate-interface.
 	let python = std::env::var("GAUNTLET_VENV")

@@ -4,7 +4,7 @@
 //! CPU run resumed from a checkpoint is bit-identical to one that never stopped.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::Device;
@@ -81,37 +81,112 @@ fn arrays(prefix: &str, names: &[String], tensors: &[tch::Tensor]) -> Vec<Array>
 	names.iter().zip(tensors).map(|(n, t)| to_array(&format!("{prefix}{n}"), t)).collect()
 }
 
-/// Writes a checkpoint of `model`, `optimizer` and (optionally) `error_feedback` into `dir`.
+/// A checkpoint copied to host memory: what [`Snapshot::write`] puts on disk, possibly on another
+/// thread while training goes on (a `124m` checkpoint took 6.5–8.1 s to write on the GPU host).
+#[derive(Debug)]
+pub struct Snapshot {
+	info: CheckpointInfo,
+	model: Vec<Array>,
+	moments: Vec<Array>,
+	error_feedback: Option<Vec<Array>>,
+}
+
+/// Copies `model`, `optimizer` and (optionally) `error_feedback` to the host.
 /// `info.optimizer_steps` and `info.error_feedback_beta` are filled in from the state.
-pub fn save(
-	dir: &Path,
+pub fn snapshot(
 	mut info: CheckpointInfo,
 	model: &TrainableModel,
 	optimizer: &AdamW,
 	error_feedback: Option<&ErrorBuffers>,
-) -> Result<(), CheckpointError> {
-	let io = |source| CheckpointError::Io { path: dir.display().to_string(), source };
-	std::fs::create_dir_all(dir).map_err(io)?;
+) -> Snapshot {
 	info.format_version = CHECKPOINT_VERSION;
 	info.optimizer_steps = optimizer.steps();
 	info.error_feedback_beta = error_feedback.map(ErrorBuffers::beta);
 	let names = model.names();
-	write_safetensors(&dir.join(MODEL_FILE), &arrays("", names, model.params()), HashMap::new())?;
 	let (m, v) = optimizer.moments();
 	let mut moments = arrays("exp_avg.", names, m);
 	moments.extend(arrays("exp_avg_sq.", names, v));
-	let steps = HashMap::from([("steps".to_string(), optimizer.steps().to_string())]);
-	write_safetensors(&dir.join(OPTIMIZER_FILE), &moments, steps)?;
-	match error_feedback {
-		Some(ef) => write_safetensors(&dir.join(ERROR_FEEDBACK_FILE), ef.arrays(), HashMap::new())?,
-		None => match std::fs::remove_file(dir.join(ERROR_FEEDBACK_FILE)) {
-			Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-			_ => {}
-		},
+	Snapshot {
+		info,
+		model: arrays("", names, model.params()),
+		moments,
+		error_feedback: error_feedback.map(|ef| ef.arrays().to_vec()),
 	}
-	let json = serde_json::to_vec_pretty(&info)?;
-	crate::atomic_file::write(&dir.join(CONFIG_FILE), &json).map_err(io)?;
-	Ok(())
+}
+
+/// `dir` with `suffix` appended to its last component (`checkpoint` → `checkpoint.old`).
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+	let mut name = dir.file_name().unwrap_or_default().to_os_string();
+	name.push(suffix);
+	dir.with_file_name(name)
+}
+
+/// The directory that holds the newest complete checkpoint: `dir`, or `dir.old` when a
+/// [`Snapshot::write`] was cut off between its two renames.
+fn complete(dir: &Path) -> PathBuf {
+	let old = sibling(dir, ".old");
+	if !dir.join(CONFIG_FILE).exists() && old.join(CONFIG_FILE).exists() {
+		old
+	} else {
+		dir.to_path_buf()
+	}
+}
+
+/// Whether `dir` (or its fallback, see [`Snapshot::write`]) holds a checkpoint to load.
+pub fn exists(dir: &Path) -> bool {
+	complete(dir).join(CONFIG_FILE).exists()
+}
+
+impl Snapshot {
+	/// Writes the checkpoint to `dir` so that a crash at any point leaves a complete
+	/// checkpoint, the old or the new: every file goes into `dir.partial`, then `dir` is renamed
+	/// to `dir.old` and `dir.partial` to `dir` ([`load`] falls back to `dir.old` when a crash
+	/// came between the two renames), and `dir.old` is removed.
+	pub fn write(&self, dir: &Path) -> Result<(), CheckpointError> {
+		let io = |path: &Path| {
+			let path = path.display().to_string();
+			move |source| CheckpointError::Io { path, source }
+		};
+		let partial = sibling(dir, ".partial");
+		let old = sibling(dir, ".old");
+		match std::fs::remove_dir_all(&partial) {
+			Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&partial)(e)),
+			_ => {}
+		}
+		std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+		write_safetensors(&partial.join(MODEL_FILE), &self.model, HashMap::new())?;
+		let steps = HashMap::from([("steps".to_string(), self.info.optimizer_steps.to_string())]);
+		write_safetensors(&partial.join(OPTIMIZER_FILE), &self.moments, steps)?;
+		if let Some(ef) = &self.error_feedback {
+			write_safetensors(&partial.join(ERROR_FEEDBACK_FILE), ef, HashMap::new())?;
+		}
+		let json = serde_json::to_vec_pretty(&self.info)?;
+		crate::atomic_file::write(&partial.join(CONFIG_FILE), &json).map_err(io(&partial))?;
+		if dir.exists() {
+			match std::fs::remove_dir_all(&old) {
+				Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&old)(e)),
+				_ => {}
+			}
+			std::fs::rename(dir, &old).map_err(io(dir))?;
+		}
+		std::fs::rename(&partial, dir).map_err(io(dir))?;
+		match std::fs::remove_dir_all(&old) {
+			Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&old)(e)),
+			_ => Ok(()),
+		}
+	}
+}
+
+/// Writes a checkpoint of `model`, `optimizer` and (optionally) `error_feedback` into `dir`
+/// ([`snapshot`], then [`Snapshot::write`]).
+pub fn save(
+	dir: &Path,
+	info: CheckpointInfo,
+	model: &TrainableModel,
+	optimizer: &AdamW,
+	error_feedback: Option<&ErrorBuffers>,
+) -> Result<(), CheckpointError> {
+	snapshot(info, model, optimizer, error_feedback).write(dir)
 }
 
 fn take(
@@ -133,12 +208,13 @@ fn take(
 	Ok(to_tch(&a, device))
 }
 
-/// Reads the checkpoint in `dir` onto `device`.
+/// Reads the checkpoint in `dir` (or in `dir.old`, see [`Snapshot::write`]) onto `device`.
 pub fn load(
 	dir: &Path,
 	device: Device,
 	precision: Precision,
 ) -> Result<Checkpoint, CheckpointError> {
+	let dir = &complete(dir);
 	let config_path = dir.join(CONFIG_FILE);
 	let text = std::fs::read_to_string(&config_path).map_err(|source| CheckpointError::Io {
 		path: config_path.display().to_string(),
