@@ -137,23 +137,30 @@ pub fn exists(dir: &Path) -> bool {
 	complete(dir).join(CONFIG_FILE).exists()
 }
 
+/// Maps an I/O error on `path` to [`CheckpointError::Io`].
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError {
+	let path = path.display().to_string();
+	move |source| CheckpointError::Io { path, source }
+}
+
+/// Removes `dir` and everything in it; a `dir` that is not there is fine.
+fn remove_dir_if_present(dir: &Path) -> Result<(), CheckpointError> {
+	match std::fs::remove_dir_all(dir) {
+		Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(dir)(e)),
+		_ => Ok(()),
+	}
+}
+
 impl Snapshot {
-	/// Writes the checkpoint to `dir` so that a crash at any point leaves a complete
+	/// Writes the checkpoint to `dir` so that the process dying at any point leaves a complete
 	/// checkpoint, the old or the new: every file goes into `dir.partial`, then `dir` is renamed
 	/// to `dir.old` and `dir.partial` to `dir` ([`load`] falls back to `dir.old` when a crash
 	/// came between the two renames), and `dir.old` is removed.
 	pub fn write(&self, dir: &Path) -> Result<(), CheckpointError> {
-		let io = |path: &Path| {
-			let path = path.display().to_string();
-			move |source| CheckpointError::Io { path, source }
-		};
 		let partial = sibling(dir, ".partial");
 		let old = sibling(dir, ".old");
-		match std::fs::remove_dir_all(&partial) {
-			Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&partial)(e)),
-			_ => {}
-		}
-		std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+		remove_dir_if_present(&partial)?;
+		std::fs::create_dir_all(&partial).map_err(io_error(&partial))?;
 		write_safetensors(&partial.join(MODEL_FILE), &self.model, HashMap::new())?;
 		let steps = HashMap::from([("steps".to_string(), self.info.optimizer_steps.to_string())]);
 		write_safetensors(&partial.join(OPTIMIZER_FILE), &self.moments, steps)?;
@@ -161,19 +168,13 @@ impl Snapshot {
 			write_safetensors(&partial.join(ERROR_FEEDBACK_FILE), ef, HashMap::new())?;
 		}
 		let json = serde_json::to_vec_pretty(&self.info)?;
-		crate::atomic_file::write(&partial.join(CONFIG_FILE), &json).map_err(io(&partial))?;
+		crate::atomic_file::write(&partial.join(CONFIG_FILE), &json).map_err(io_error(&partial))?;
 		if dir.exists() {
-			match std::fs::remove_dir_all(&old) {
-				Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&old)(e)),
-				_ => {}
-			}
-			std::fs::rename(dir, &old).map_err(io(dir))?;
+			remove_dir_if_present(&old)?;
+			std::fs::rename(dir, &old).map_err(io_error(dir))?;
 		}
-		std::fs::rename(&partial, dir).map_err(io(dir))?;
-		match std::fs::remove_dir_all(&old) {
-			Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&old)(e)),
-			_ => Ok(()),
-		}
+		std::fs::rename(&partial, dir).map_err(io_error(dir))?;
+		remove_dir_if_present(&old)
 	}
 }
 
@@ -216,10 +217,7 @@ pub fn load(
 ) -> Result<Checkpoint, CheckpointError> {
 	let dir = &complete(dir);
 	let config_path = dir.join(CONFIG_FILE);
-	let text = std::fs::read_to_string(&config_path).map_err(|source| CheckpointError::Io {
-		path: config_path.display().to_string(),
-		source,
-	})?;
+	let text = std::fs::read_to_string(&config_path).map_err(io_error(&config_path))?;
 	let info: CheckpointInfo = serde_json::from_str(&text)?;
 	if info.format_version != CHECKPOINT_VERSION {
 		return Err(CheckpointError::Inconsistent(format!(
