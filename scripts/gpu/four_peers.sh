@@ -95,16 +95,19 @@ lines = [
     f"checkpoint every {local_ckpt} windows, θ announced every 5.",
     "Command: `bash scripts/gpu/four_peers.sh` (on the GPU host).",
     "",
-    "Round utilisation = compute / (sync + checkpoint + compute + commit): the share of a",
+    "Round utilisation = compute / (sync + hash + checkpoint + compute + commit): the share of a",
     "miner's round spent on GPU work. Window share = compute / the whole window, `wait` for the",
-    "chain's window clock included (the window length is a setting). Sync is fetching the",
-    "previous window's aggregation set over the capped links and applying it; commit is",
-    "serving the payload and the on-chain commit (waits for inclusion).",
+    "chain's window clock included (the window length is a setting). Sync is getting the",
+    "previous window's aggregation set (fetch: from the cache the miner filled while it waited,",
+    "or over the capped links) and applying it to θ (apply); hash is the journal's Blake2b of θ;",
+    "commit is serving the payload and the on-chain commit (waits for inclusion).",
     "",
-    "| window | miner | sync s | checkpoint s | compute s | commit s | wait s | round utilisation | window share | payload MB | loss | θ = validator's |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| window | miner | sync s | fetch s | apply s | hash s | checkpoint s | compute s | commit s | wait s | round utilisation | window share | payload MB | loss | θ = validator's |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ]
-totals = {"sync": 0.0, "checkpoint": 0.0, "compute": 0.0, "commit": 0.0, "wait": 0.0}
+BUSY = ("sync", "hash", "checkpoint", "compute", "commit")
+totals = {"sync": 0.0, "fetch": 0.0, "apply": 0.0, "hash": 0.0, "checkpoint": 0.0,
+          "compute": 0.0, "commit": 0.0, "wait": 0.0}
 for w in windows:
     theta = validator.get(w, {}).get("global_weights")
     for m in miners:
@@ -112,7 +115,7 @@ for w in windows:
         if not e or "seconds" not in e:
             continue
         s = e["seconds"]
-        busy = sum(s.get(k, 0) for k in ("sync", "checkpoint", "compute", "commit"))
+        busy = sum(s.get(k, 0) for k in BUSY)
         if e.get("committed") and w > min(journals[m]):
             for k in totals:
                 totals[k] += s.get(k, 0)
@@ -122,12 +125,13 @@ for w in windows:
         mb = e.get("committed_bytes", 0) / 1e6
         loss = e.get("train_loss")
         lines.append(
-            f"| {w} | {m[6:]} | {s.get('sync', 0):.2f} | {s.get('checkpoint', 0):.2f} | "
+            f"| {w} | {m[6:]} | {s.get('sync', 0):.2f} | {s.get('fetch', 0):.2f} | "
+            f"{s.get('apply', 0):.2f} | {s.get('hash', 0):.2f} | {s.get('checkpoint', 0):.2f} | "
             f"{s.get('compute', 0):.2f} | {s.get('commit', 0):.2f} | {s.get('wait', 0):.2f} | "
             f"{100 * util:.1f}% | {100 * share:.1f}% | {mb:.2f} | "
             f"{'' if loss is None else f'{loss:.3f}'} | {same} |"
         )
-busy = sum(v for k, v in totals.items() if k != "wait")
+busy = sum(totals[k] for k in BUSY)
 lines += [
     "",
     (

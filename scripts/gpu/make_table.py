@@ -70,6 +70,13 @@ def main():
             f"| aggregate of {r['peers']} peers | {r['tensors']} | — | bitwise {r['bitwise_equal']} "
             f"| — | — | — | {r['max_rel_diff']:.2e} | {r['max_abs_diff']:.2e} | {r['agrees']} |")
     out.append("")
+    for r in pick("check_outer_step"):
+        out += [
+            f"Outer step with the aggregate of {r['peers']} peers ({r['params'] / 1e6:.1f} M "
+            f"parameters, {r['tensors']} tensors), θ on the GPU (`outer::apply_payloads`) against "
+            f"the codec on the host (θ copied to the host and back): bitwise equal "
+            f"**{r['bitwise_equal']}**; median of 5: GPU {r['device_s'] * 1e3:.1f} ms, host "
+            f"{r['host_s'] * 1e3:.1f} ms.", ""]
 
     bw = pick("copy_bandwidth")
     bw = bw[0]["bytes_per_s"] if bw else None

@@ -15,7 +15,11 @@ async fn py_substrate_interface_reads_the_chain_from_metadata_alone() -> Result<
 		Ok((client.at_current_block().await?.block_number() >= 1).then_some(()))
 	})
 	.await?;
-	let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/generic_client.py");
+	// The runner's CARGO_MANIFEST_DIR first: a test binary reused from a shared target directory
+	// may have been compiled in another checkout (measured: CI's clone, since deleted).
+	let manifest_dir =
+		std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+	let script = Path::new(&manifest_dir).join("clients/generic_client.py");
 	// The project's venv (scripts/setup.sh) has substrate-interface.
 	let python = std::env::var("GAUNTLET_VENV")
 		.map(|venv| format!("{venv}/bin/python"))

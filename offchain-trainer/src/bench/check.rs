@@ -8,14 +8,14 @@ use tch::{Device, Kind, Tensor};
 
 use super::emit;
 use crate::model::{ModelConfig, Precision};
-use crate::outer::ErrorBuffers;
+use crate::outer::{apply_payloads, ErrorBuffers};
 use crate::sparseloco::gpu::compare::{compare_payloads, max_dense_diff};
 use crate::sparseloco::gpu::layout::PayloadLayout;
 use crate::sparseloco::gpu::{GpuAggregator, GpuCompressor};
 use crate::sparseloco::{
-	aggregate, CodecConfig, DecodeLimits, Payload, Tensor as Array, DEFAULT_BETA,
+	aggregate, outer_step, CodecConfig, DecodeLimits, Payload, Tensor as Array, DEFAULT_BETA,
 };
-use crate::tensor_io::to_array;
+use crate::tensor_io::{to_array, to_tch};
 use crate::training::TrainableModel;
 
 /// What to check.
@@ -169,5 +169,66 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
 		"bench": "check_aggregate", "peers": args.peers, "tensors": shapes.len(),
 		"bitwise_equal": exact, "max_abs_diff": abs, "max_rel_diff": rel, "agrees": agrees,
 	}));
+	ok &= check_outer_step(&shapes, &decoded, device)?;
 	Ok(ok)
+}
+
+/// The outer step every peer takes with the window's aggregate: [`apply_payloads`] on θ in
+/// device memory against the codec's [`aggregate`] + [`outer_step`] on the host. They must agree
+/// bit for bit (θ is identical on every peer, whatever its device); both are timed (median of 5,
+/// the host one including θ's copy to the host and back, as a peer without the device path pays).
+fn check_outer_step(
+	shapes: &[(String, Vec<usize>)],
+	payloads: &[Payload],
+	device: Device,
+) -> Result<bool> {
+	let lr = crate::sparseloco::DEFAULT_OUTER_LR;
+	let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
+	tch::manual_seed(7);
+	let theta: Vec<Tensor> = shapes
+		.iter()
+		.map(|(_, s)| {
+			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
+			Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 0.02
+		})
+		.collect();
+	let sync = || {
+		if let Device::Cuda(n) = device {
+			tch::Cuda::synchronize(n as i64);
+		}
+	};
+	let (mut host_s, mut device_s) = (Vec::new(), Vec::new());
+	let mut want = Vec::new();
+	let mut got = Vec::new();
+	for _ in 0..5 {
+		sync();
+		let t0 = std::time::Instant::now();
+		let mut host = arrays(shapes, &theta);
+		let update = aggregate(&host, payloads)?;
+		outer_step(&mut host, &update, lr)?;
+		let back: Vec<Tensor> = host.iter().map(|a| to_tch(a, device)).collect();
+		sync();
+		host_s.push(t0.elapsed().as_secs_f64());
+		drop(back);
+		want = host;
+
+		let on_device: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
+		sync();
+		let t0 = std::time::Instant::now();
+		apply_payloads(&names, &on_device, payloads, lr)?;
+		sync();
+		device_s.push(t0.elapsed().as_secs_f64());
+		got = arrays(shapes, &on_device);
+	}
+	let exact = got
+		.iter()
+		.zip(&want)
+		.all(|(a, b)| a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()));
+	let params: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
+	emit(&json!({
+		"bench": "check_outer_step", "peers": payloads.len(), "tensors": shapes.len(),
+		"params": params, "bitwise_equal": exact, "host_s": super::median(&host_s),
+		"device_s": super::median(&device_s),
+	}));
+	Ok(exact)
 }

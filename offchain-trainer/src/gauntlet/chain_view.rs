@@ -9,7 +9,7 @@ use gauntlet_chain::{ChainAt, GauntletClient};
 use super::Window;
 
 /// How often the head is polled while waiting for a window.
-const POLL: Duration = Duration::from_millis(250);
+pub(super) const POLL: Duration = Duration::from_millis(250);
 /// Pause between reconnection attempts.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 

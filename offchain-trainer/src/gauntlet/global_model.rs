@@ -1,14 +1,18 @@
 //! The global weights θ_W every peer holds at the start of window W. They change only through
 //! [`GlobalModel::advance`]: the chain-selected contributions of the window, applied in account
-//! order through the CPU codec, so every peer that applies the same bytes gets the same bits.
+//! order on θ's own device ([`apply_payloads`], bit-identical to the codec on the host), so every
+//! peer that applies the same bytes gets the same bits, whatever its device.
 
 use crate::outer::apply_payloads;
-use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload};
+use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload, Tensor as Array};
 use crate::tensor_io::to_array;
 use crate::training::TrainableModel;
 
 use super::sync::{SamplePositions, SAMPLE_LEN};
 use super::Window;
+
+/// Values hashed at a time by [`weights_hash_of`].
+const HASH_BLOCK: usize = 1 << 16;
 
 /// θ of one window, with what is needed to check and apply contributions to it.
 pub struct GlobalModel {
@@ -88,16 +92,30 @@ impl GlobalModel {
 		self.window = window;
 	}
 
-	/// Blake2b-256 of θ (every tensor's f32 bytes in parameter order): equal across peers iff
-	/// their global weights are bit-identical.
+	/// θ copied to the host as codec arrays (names in parameter order).
+	pub fn host_weights(&self) -> Vec<Array> {
+		self.model.names().iter().zip(self.model.params()).map(|(n, p)| to_array(n, p)).collect()
+	}
+
+	/// Blake2b-256 of θ: see [`weights_hash_of`].
 	pub fn weights_hash(&self) -> [u8; 32] {
-		let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
-		for (name, p) in self.model.names().iter().zip(self.model.params()) {
-			let a = to_array(name, p);
-			let bytes: Vec<u8> = a.data.iter().flat_map(|v| v.to_le_bytes()).collect();
-			state.update(name.as_bytes());
+		weights_hash_of(&self.host_weights())
+	}
+}
+
+/// Blake2b-256 of θ given as host arrays (every tensor's name, then its f32 bytes, in parameter
+/// order): equal across peers iff their global weights are bit-identical.
+pub fn weights_hash_of(theta: &[Array]) -> [u8; 32] {
+	let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+	// Block by block: no second copy of θ as bytes.
+	let mut bytes = Vec::with_capacity(4 * HASH_BLOCK);
+	for a in theta {
+		state.update(a.name.as_bytes());
+		for block in a.data.chunks(HASH_BLOCK) {
+			bytes.clear();
+			bytes.extend(block.iter().flat_map(|v| v.to_le_bytes()));
 			state.update(&bytes);
 		}
-		state.finalize().as_bytes().try_into().expect("32-byte hash")
 	}
+	state.finalize().as_bytes().try_into().expect("32-byte hash")
 }

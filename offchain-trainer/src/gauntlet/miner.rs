@@ -19,13 +19,13 @@ use super::behaviour::{noise_payload, zero_payload, Behaviour};
 use super::chain_view::ChainView;
 use super::cli::{parse_account, Peer, PeerArgs, PeerSetup};
 use super::contribution::Contribution;
-use super::global_model::GlobalModel;
+use super::global_model::{weights_hash_of, GlobalModel};
 use super::journal::{hex, Journal, JournalEntry};
 use super::metrics::RoleMetrics;
 use super::peers::fetch_contribution;
 use super::replay::{
-	self, advance_to, checkpoint_bytes, local_checkpoint_dir, ContributionCache, OwnContributions,
-	ReplayError, Sources,
+	self, advance_to, checkpoint_bytes_of, local_checkpoint_dir, ContributionCache,
+	OwnContributions, ReplayError, Sources,
 };
 use super::run_params::RunParams;
 use super::Window;
@@ -96,87 +96,89 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let mut window = state.global.window().max(chain.latest().await.head().window);
 	let mut done = 0u64;
 	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
-	let mut last_checkpoint: Option<(Window, [u8; 32])> = None;
+	let mut last_checkpoint: Option<(Window, Announcement)> = None;
+	let mut pending: Option<PendingCommit> = None;
+	// θ's checkpoint hash announced last, to compare with the other miners' before syncing.
+	let mut checkpoint_check: Option<(Window, [u8; 32])> = None;
 	let checkpoint_dir = local_checkpoint_dir(&args.peer.state_dir);
 	let mut writer = CheckpointWriter::default();
 	while args.peer.windows.is_none_or(|n| done < n) {
 		let waited = Instant::now();
-		let at = chain.wait_for_window(window).await;
-		window = window.max(at.head().window);
-		role_metrics.window.set(window as i64);
-		let mut entry = JournalEntry { window, role: "miner".into(), ..Default::default() };
-		entry.seconds.insert("wait".into(), waited.elapsed().as_secs_f64());
-
-		let sync = role_metrics.phase("sync");
-		if let Some((w, mine)) = last_checkpoint.take().filter(|(w, _)| *w < window) {
-			let at = chain.latest().await;
-			match replay::majority_disagrees(&at, w, &me, mine, state.recovering).await? {
-				Some(theirs) => {
-					tracing::warn!(
-						window = w,
-						"θ differs from the other miners' checkpoints; taking theirs"
-					);
-					if replay::load_checkpoint_of(&at, &p2p, &mut state.global, w, Some(theirs))
-						.await?
-					{
-						state.recovering = false;
-					}
-				}
-				None => {
-					let others = at
-						.window_record(w)
-						.await?
-						.map_or(0, |r| r.checkpoints.iter().filter(|a| a.announcer != me).count());
-					// Confirmed by at least one other peer: no longer the suspect of a split.
-					if others > 0 {
-						state.recovering = false;
-					}
-				}
-			}
-		}
 		let sources = Sources { me: Some(&me), own: Some(&own), fetch_timeout };
-		let replayed = match advance_to(
+		let at = replay::wait_prefetching(
 			&mut chain,
 			&p2p,
-			&mut state.global,
+			&state.global,
 			window,
 			&params,
 			sources,
 			&mut cache,
 		)
-		.await
-		{
-			Err(ReplayError::Pruned(w)) => {
-				tracing::warn!(window = w, "history pruned; looking for a peer checkpoint");
-				let at = chain.latest().await;
-				replay::load_peer_checkpoint(&at, &p2p, &mut state.global).await?;
-				advance_to(
-					&mut chain,
-					&p2p,
-					&mut state.global,
-					window,
-					&params,
-					sources,
-					&mut cache,
-				)
-				.await?
+		.await;
+		window = window.max(at.head().window);
+		role_metrics.window.set(window as i64);
+		let mut entry = JournalEntry { window, role: "miner".into(), ..Default::default() };
+		entry.seconds.insert("wait".into(), waited.elapsed().as_secs_f64());
+		if let Some(p) = pending.take() {
+			p.finish(&mut chain, &me, &role_metrics, &journal).await;
+		}
+
+		let sync = role_metrics.phase("sync");
+		if let Some((w, announcement)) = last_checkpoint.take().filter(|(w, _)| *w < window) {
+			checkpoint_check = announcement.await.ok().flatten().map(|hash| (w, hash));
+		}
+		let synced = sync_window(
+			&mut chain,
+			&p2p,
+			&mut state,
+			&me,
+			checkpoint_check,
+			window,
+			&params,
+			sources,
+			&mut cache,
+		)
+		.await;
+		let replayed = match synced {
+			Ok(replayed) => replayed,
+			// A node restarting or a dropped connection: not this miner's failure. Reconnect
+			// and start the window over (θ is only ever moved whole windows at a time).
+			Err(ReplayError::Chain(e)) => {
+				tracing::warn!(window, error = %e, "chain unreachable while syncing; retrying");
+				chain.reset();
+				tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+				continue;
 			}
-			other => other?,
+			Err(e) => return Err(e.into()),
 		};
+		checkpoint_check = None;
 		entry.seconds.insert("sync".into(), sync.stop_and_record());
+		let fetch: f64 = replayed.iter().map(|s| s.fetch.as_secs_f64()).sum();
+		let apply: f64 = replayed.iter().map(|s| s.apply.as_secs_f64()).sum();
+		entry.seconds.insert("fetch".into(), fetch);
+		entry.seconds.insert("apply".into(), apply);
 		if let Some(last) = replayed.last().filter(|s| s.window + 1 == window) {
 			entry.aggregated = last.applied.iter().map(ToString::to_string).collect();
 			entry.left_out = last.left_out.iter().map(|(m, _)| m.to_string()).collect();
 		}
-		entry.global_weights = hex(&state.global.weights_hash());
+		// θ's host copy: hashed for the journal and, when due, served as a checkpoint, both on
+		// other threads while the window trains.
+		let copying = Instant::now();
+		let theta = std::sync::Arc::new(state.global.host_weights());
+		let hashing = {
+			let theta = theta.clone();
+			tokio::task::spawn_blocking(move || weights_hash_of(&theta))
+		};
+		entry.seconds.insert("hash".into(), copying.elapsed().as_secs_f64());
 		let checkpointing = Instant::now();
 		if window % args.local_checkpoint_every == 0 {
 			let snapshot = local_checkpoint(&args, &setup, &state, window);
 			writer.start(snapshot, &checkpoint_dir)?;
 		}
 		if args.checkpoint_every > 0 && window > 0 && window % args.checkpoint_every == 0 {
-			last_checkpoint =
-				announce_checkpoint(&mut chain, &signer, &p2p, &state.global, window).await;
+			let client = chain.client().await;
+			let announcement = announce_checkpoint(client, &signer, &p2p, theta.clone(), window);
+			last_checkpoint = Some((window, announcement));
 		}
 		entry.seconds.insert("checkpoint".into(), checkpointing.elapsed().as_secs_f64());
 
@@ -194,6 +196,8 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		)
 		.await;
 		entry.seconds.insert("compute".into(), computed.elapsed().as_secs_f64());
+		drop(theta);
+		entry.global_weights = hashing.await.map(|h| hex(&h)).unwrap_or_default();
 		let bytes = match built {
 			Ok(Some((bytes, loss))) => {
 				entry.train_loss = loss;
@@ -217,43 +221,86 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			continue;
 		};
 
+		// Served and saved now; the on-chain commit is submitted in the background and its
+		// inclusion awaited after the wait for the next window, so the loop never blocks on a
+		// block being produced.
 		let commit_timer = role_metrics.phase("commit");
 		let commitment = p2p.serve(window, bytes.clone())?;
 		if let Err(e) = own.save(window, &bytes) {
 			tracing::warn!(window, error = %e, "contribution not saved to disk");
 		}
 		let client = chain.client().await;
-		match client.commit(&signer, window, commitment.hash, commitment.size).await {
-			Ok(_) => {
-				tracing::info!(window, bytes = commitment.size, loss = ?entry.train_loss, "committed");
-				entry.committed = Some(hex(&commitment.hash));
-				entry.committed_bytes = Some(commitment.size);
-				role_metrics.windows_done.inc();
-			}
-			Err(e) => {
-				tracing::warn!(window, error = %e, "commit failed");
-				entry.note = Some(format!("commit failed: {e}"));
-				role_metrics.windows_missed.with_label_values(&["commit"]).inc();
-				if matches!(e, ChainError::Rpc { .. } | ChainError::Connect { .. }) {
-					chain.reset();
-				}
-			}
-		}
+		let submitter = signer.clone();
+		let submission = tokio::spawn(async move {
+			let submitted = Instant::now();
+			let result = client
+				.commit(&submitter, window, commitment.hash, commitment.size)
+				.await
+				.map(|_| ());
+			(result, submitted.elapsed())
+		});
 		entry.seconds.insert("commit".into(), commit_timer.stop_and_record());
-		if let Ok(Some(standing)) = chain
-			.latest()
-			.await
-			.leaderboard()
-			.await
-			.map(|rows| rows.into_iter().find(|r| r.miner == me))
-		{
-			role_metrics.final_weight.set(standing.final_weight);
-		}
-		journal.append(&entry);
+		pending = Some(PendingCommit { entry, commitment, submission });
 		window += 1;
 		done += 1;
 	}
+	if let Some(p) = pending.take() {
+		p.finish(&mut chain, &me, &role_metrics, &journal).await;
+	}
 	writer.finish(&checkpoint_dir)
+}
+
+/// Brings θ to `window`: first compares the checkpoint this miner announced last (`check`) with
+/// the other miners' and takes theirs if the majority differs, then replays every aggregate
+/// since θ's window, from a peer's checkpoint if the chain has pruned that far.
+#[allow(clippy::too_many_arguments)]
+async fn sync_window(
+	chain: &mut ChainView,
+	p2p: &P2pHandle,
+	state: &mut MinerState,
+	me: &AccountId,
+	check: Option<(Window, [u8; 32])>,
+	window: Window,
+	params: &RunParams,
+	sources: Sources<'_>,
+	cache: &mut ContributionCache,
+) -> Result<Vec<replay::WindowAggregate>, ReplayError> {
+	if let Some((w, mine)) = check {
+		let at = chain.latest().await;
+		match replay::majority_disagrees(&at, w, me, mine, state.recovering).await? {
+			Some(theirs) => {
+				tracing::warn!(
+					window = w,
+					"θ differs from the other miners' checkpoints; taking theirs"
+				);
+				if replay::load_checkpoint_of(&at, p2p, &mut state.global, w, Some(theirs)).await? {
+					state.recovering = false;
+				}
+			}
+			None => {
+				let others = at
+					.window_record(w)
+					.await?
+					.map_or(0, |r| r.checkpoints.iter().filter(|a| &a.announcer != me).count());
+				// Confirmed by at least one other peer: no longer the suspect of a split.
+				if others > 0 {
+					state.recovering = false;
+				}
+			}
+		}
+	}
+	let mut looked_for_checkpoint = false;
+	loop {
+		match advance_to(chain, p2p, &mut state.global, window, params, sources, cache).await {
+			Err(ReplayError::Pruned(w)) if !looked_for_checkpoint => {
+				tracing::warn!(window = w, "history pruned; looking for a peer checkpoint");
+				let at = chain.latest().await;
+				replay::load_peer_checkpoint(&at, p2p, &mut state.global).await?;
+				looked_for_checkpoint = true;
+			}
+			other => return other,
+		}
+	}
 }
 
 /// Registers this miner with its p2p endpoint, or updates the endpoint if it changed.
@@ -361,38 +408,113 @@ fn local_checkpoint(
 	checkpoint::snapshot(info, state.global.model(), &state.optimizer, Some(&state.error_feedback))
 }
 
-/// Serves θ_window as a checkpoint and announces it on chain (in the background: the
-/// announcement waits for finality, training need not). Returns the window and hash announced.
-async fn announce_checkpoint(
-	chain: &mut ChainView,
+/// The hash of the checkpoint being served and announced, once it is built (`None`: it was not).
+type Announcement = tokio::task::JoinHandle<Option<[u8; 32]>>;
+
+/// Serves θ_window (`theta`, its host copy) as a checkpoint and announces it on chain, all in the
+/// background: serialising takes seconds at `124m` and the announcement waits for finality,
+/// training need not. Resolves, once served, to the hash being announced.
+fn announce_checkpoint(
+	client: gauntlet_chain::GauntletClient,
 	signer: &Signer,
 	p2p: &P2pHandle,
-	global: &GlobalModel,
+	theta: std::sync::Arc<Vec<crate::sparseloco::Tensor>>,
 	window: Window,
-) -> Option<(Window, [u8; 32])> {
-	let bytes = match checkpoint_bytes(global) {
-		Ok(bytes) => bytes,
-		Err(e) => {
-			tracing::warn!(window, error = %e, "checkpoint not built");
-			return None;
-		}
-	};
-	let commitment = match p2p.serve(window, bytes) {
-		Ok(c) => c,
-		Err(e) => {
-			tracing::warn!(window, error = %e, "checkpoint not served");
-			return None;
-		}
-	};
-	let client = chain.client().await;
-	let signer = signer.clone();
+) -> Announcement {
+	let (signer, p2p) = (signer.clone(), p2p.clone());
 	tokio::spawn(async move {
-		match client.announce_checkpoint(&signer, window, commitment.hash, commitment.size).await {
-			Ok(_) => tracing::info!(window, bytes = commitment.size, "checkpoint announced"),
-			Err(e) => tracing::warn!(window, error = %e, "checkpoint announcement failed"),
+		let built = tokio::task::spawn_blocking(move || checkpoint_bytes_of(&theta, window)).await;
+		let bytes = match built {
+			Ok(Ok(bytes)) => bytes,
+			Ok(Err(e)) => {
+				tracing::warn!(window, error = %e, "checkpoint not built");
+				return None;
+			}
+			Err(e) => {
+				tracing::warn!(window, error = %e, "checkpoint builder failed");
+				return None;
+			}
+		};
+		let commitment = match p2p.serve(window, bytes) {
+			Ok(c) => c,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "checkpoint not served");
+				return None;
+			}
+		};
+		// The announcement waits for finality; the hash is known now.
+		tokio::spawn(async move {
+			match client
+				.announce_checkpoint(&signer, window, commitment.hash, commitment.size)
+				.await
+			{
+				Ok(_) => tracing::info!(window, bytes = commitment.size, "checkpoint announced"),
+				Err(e) => tracing::warn!(window, error = %e, "checkpoint announcement failed"),
+			}
+		});
+		Some(commitment.hash)
+	})
+}
+
+/// A window's journal entry whose on-chain commit is still being submitted.
+struct PendingCommit {
+	entry: JournalEntry,
+	commitment: crate::p2p::Commitment,
+	submission: tokio::task::JoinHandle<(Result<(), ChainError>, std::time::Duration)>,
+}
+
+impl PendingCommit {
+	/// Awaits the commit's inclusion, records it (`commit` gains any time the loop had to wait
+	/// for it; `inclusion` is submission to inclusion) and appends the entry to the journal.
+	async fn finish(
+		self,
+		chain: &mut ChainView,
+		me: &AccountId,
+		role_metrics: &RoleMetrics,
+		journal: &Journal,
+	) {
+		let Self { mut entry, commitment, submission } = self;
+		let window = entry.window;
+		let blocked = Instant::now();
+		let outcome = submission.await;
+		*entry.seconds.entry("commit".into()).or_default() += blocked.elapsed().as_secs_f64();
+		if let Ok((_, took)) = &outcome {
+			entry.seconds.insert("inclusion".into(), took.as_secs_f64());
 		}
-	});
-	Some((window, commitment.hash))
+		let failure = match outcome {
+			Ok((Ok(()), _)) => None,
+			Ok((Err(e), _)) => {
+				if matches!(e, ChainError::Rpc { .. } | ChainError::Connect { .. }) {
+					chain.reset();
+				}
+				Some(e.to_string())
+			}
+			Err(e) => Some(format!("commit task: {e}")),
+		};
+		match failure {
+			None => {
+				tracing::info!(window, bytes = commitment.size, loss = ?entry.train_loss, "committed");
+				entry.committed = Some(hex(&commitment.hash));
+				entry.committed_bytes = Some(commitment.size);
+				role_metrics.windows_done.inc();
+			}
+			Some(e) => {
+				tracing::warn!(window, error = %e, "commit failed");
+				entry.note = Some(format!("commit failed: {e}"));
+				role_metrics.windows_missed.with_label_values(&["commit"]).inc();
+			}
+		}
+		if let Ok(Some(standing)) = chain
+			.latest()
+			.await
+			.leaderboard()
+			.await
+			.map(|rows| rows.into_iter().find(|r| &r.miner == me))
+		{
+			role_metrics.final_weight.set(standing.final_weight);
+		}
+		journal.append(&entry);
+	}
 }
 
 /// This window's contribution bytes and mean training loss, per the behaviour.

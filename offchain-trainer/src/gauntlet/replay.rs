@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use gauntlet_chain::{AccountId, ChainAt};
 
 use crate::p2p::{Commitment, P2pHandle};
-use crate::tensor_io::{parse_safetensors, serialize_safetensors, to_array, to_tch};
+use crate::sparseloco::Tensor as Array;
+use crate::tensor_io::{parse_safetensors, serialize_safetensors, to_tch};
 
 use super::chain_view::ChainView;
 use super::contribution::Contribution;
@@ -112,6 +113,10 @@ pub struct WindowAggregate {
 	pub applied: Vec<AccountId>,
 	/// Set members left out, with why.
 	pub left_out: Vec<(AccountId, String)>,
+	/// Time spent getting the members' contributions (cache, disk or network).
+	pub fetch: std::time::Duration,
+	/// Time spent applying the aggregate to θ.
+	pub apply: std::time::Duration,
 }
 
 /// Where [`advance_to`] finds contributions besides the network, and how long it waits for one.
@@ -150,6 +155,7 @@ pub async fn advance_to(
 		let record = at.window_record(window).await?.ok_or(ReplayError::Pruned(window))?;
 		let set = record.aggregation_set.ok_or(ReplayError::NoAggregationSet(window))?;
 		let mut step = WindowAggregate { window, ..Default::default() };
+		let fetching = std::time::Instant::now();
 		let mut payloads = Vec::with_capacity(set.len());
 		let fetches = set.iter().map(|miner| {
 			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
@@ -192,9 +198,12 @@ pub async fn advance_to(
 				Err(why) => step.left_out.push((miner, why)),
 			}
 		}
+		step.fetch = fetching.elapsed();
+		let applying = std::time::Instant::now();
 		global
 			.advance(&payloads, params.outer_lr)
 			.map_err(|source| ReplayError::Apply { window, source })?;
+		step.apply = applying.elapsed();
 		if !step.left_out.is_empty() {
 			tracing::warn!(window, left_out = ?step.left_out, "aggregate applied without some set members");
 		}
@@ -204,13 +213,78 @@ pub async fn advance_to(
 	Ok(done)
 }
 
+/// Waits until the chain is in `window`, meanwhile fetching into `cache` every contribution
+/// committed in `window − 1` while θ is that window's (they decode against it): the sync at
+/// the window's start then finds them there and only applies the aggregate, so the transfers
+/// overlap the wait instead of following it. The set is fixed only at the window's close, so
+/// every commitment seen is fetched; one that fails is left for [`advance_to`] to fetch again
+/// if it is in the set. Fetches still running when the window starts are dropped.
+pub async fn wait_prefetching(
+	chain: &mut ChainView,
+	p2p: &P2pHandle,
+	global: &GlobalModel,
+	window: Window,
+	params: &RunParams,
+	sources: Sources<'_>,
+	cache: &mut ContributionCache,
+) -> ChainAt {
+	use futures::stream::{FuturesUnordered, StreamExt};
+	let previous = window.checked_sub(1).filter(|&w| w == global.window());
+	let mut tried = std::collections::BTreeSet::new();
+	let mut pending = FuturesUnordered::new();
+	// The window record is read once per new block: it is a runtime call on the node, and every
+	// miner polls.
+	let mut read_at = None;
+	loop {
+		let at = chain.latest().await;
+		if at.head().window >= window {
+			return at;
+		}
+		let at = std::sync::Arc::new(at);
+		let new_block = read_at.replace(at.head().block) != Some(at.head().block);
+		if let Some(w) = previous.filter(|&w| new_block && at.head().window == w) {
+			if let Ok(Some(record)) = at.window_record(w).await {
+				for c in record.commitments {
+					if Some(&c.miner) == sources.me || !tried.insert(c.miner) {
+						continue;
+					}
+					let at = at.clone();
+					pending.push(async move {
+						let fetched = tokio::time::timeout(
+							sources.fetch_timeout,
+							fetch_contribution(p2p, &at, w, &c, global, &params.codec),
+						)
+						.await;
+						(c.miner, fetched)
+					});
+				}
+			}
+		}
+		let poll = tokio::time::sleep(super::chain_view::POLL);
+		tokio::pin!(poll);
+		loop {
+			tokio::select! {
+				Some((miner, fetched)) = pending.next(), if !pending.is_empty() => {
+					if let (Some(w), Ok(Ok((_, contribution)))) = (previous, fetched) {
+						cache.insert((w, miner), contribution);
+					}
+				}
+				_ = &mut poll => break,
+			}
+		}
+	}
+}
+
 /// θ as the checkpoint bytes peers serve, with the window in the metadata.
 pub fn checkpoint_bytes(global: &GlobalModel) -> Result<Vec<u8>, ReplayError> {
-	let model = global.model();
-	let arrays: Vec<_> =
-		model.names().iter().zip(model.params()).map(|(n, p)| to_array(n, p)).collect();
-	let metadata = HashMap::from([("window".to_string(), global.window().to_string())]);
-	serialize_safetensors(&arrays, metadata, "checkpoint")
+	checkpoint_bytes_of(&global.host_weights(), global.window())
+}
+
+/// θ_`window` (host arrays, as [`GlobalModel::host_weights`] gives them) as the checkpoint bytes
+/// peers serve.
+pub fn checkpoint_bytes_of(theta: &[Array], window: Window) -> Result<Vec<u8>, ReplayError> {
+	let metadata = HashMap::from([("window".to_string(), window.to_string())]);
+	serialize_safetensors(theta, metadata, "checkpoint")
 		.map_err(|e| ReplayError::Checkpoint(e.to_string()))
 }
 

@@ -225,7 +225,7 @@ async fn score_window(
 		(c.clone(), result)
 	}))
 	.await;
-	fetch_timer.observe_duration();
+	let fetch_seconds = fetch_timer.stop_and_record();
 
 	let b = args.eval_batch_seqs.max(1);
 	let dataset = &setup.dataset;
@@ -318,7 +318,14 @@ async fn score_window(
 		}
 		Ok(())
 	})?;
-	eval_timer.observe_duration();
+	let evaluate_seconds = eval_timer.stop_and_record();
+	tracing::info!(
+		window,
+		fetch_seconds,
+		evaluate_seconds,
+		miners = chosen.len(),
+		"window measured"
+	);
 
 	let candidates: Vec<Candidate<'_>> = measured
 		.iter()

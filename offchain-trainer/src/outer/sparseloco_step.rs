@@ -1,9 +1,11 @@
 //! SparseLoCo's outer step on tch models: pseudo-gradients out, aggregated payloads in.
 
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
-use crate::sparseloco::{aggregate, outer_step, CodecError, Payload, Tensor as Array};
-use crate::tensor_io::{to_array, to_tch};
+use crate::sparseloco::{
+	contributions_by_tensor, tensor_clip_factors, CodecError, Payload, Tensor as Array,
+};
+use crate::tensor_io::to_array;
 
 /// `Δ = θ_global − θ_local` per tensor, as codec arrays named `names`.
 pub fn pseudo_gradient(names: &[String], global: &[Tensor], local: &[Tensor]) -> Vec<Array> {
@@ -17,22 +19,185 @@ pub fn pseudo_gradient(names: &[String], global: &[Tensor], local: &[Tensor]) ->
 	})
 }
 
-/// Aggregates `payloads` with the codec ([`aggregate`]: per-peer clipping to the median norm,
-/// then a sum) and applies `θ ← θ − lr·Σ` ([`outer_step`]) to `theta` (named `names`), in place.
-/// Every peer that applies the same payloads in the same order gets bit-identical weights.
+/// Aggregates `payloads` (the codec's rule: per-peer clipping to the median norm, then a sum;
+/// see [`crate::sparseloco::aggregate()`]) and applies `θ ← θ − lr·Σ` to `theta` (named
+/// `names`) in place, on θ's own device.
+///
+/// Bit-identical to the codec's [`crate::sparseloco::aggregate()`] + [`crate::sparseloco::outer_step`] on the host, on any device, so
+/// peers on CPUs and GPUs hold the same θ: the host computes every kept entry's clipped value
+/// `factor · v` exactly as the codec does; the device adds the peers into a zeroed buffer one
+/// peer at a time in the shared order (positions are unique within a peer, so each add is one
+/// correctly rounded `f32` addition, whatever the order atomics land in), multiplies by `lr`,
+/// and subtracts from θ — each a single correctly rounded operation, like the codec's
+/// `w - lr * s` (no fused multiply-add: the multiply and the subtraction are separate kernels).
+/// θ never leaves the device; only the kept entries travel to it.
+///
+/// All-or-nothing: a step that would make any weight non-finite is refused before θ changes.
+/// With no payloads θ is left as it is.
 pub fn apply_payloads(
 	names: &[String],
 	theta: &[Tensor],
 	payloads: &[Payload],
 	lr: f32,
 ) -> Result<(), CodecError> {
-	let mut arrays: Vec<Array> = names.iter().zip(theta).map(|(n, t)| to_array(n, t)).collect();
-	let update = aggregate(&arrays, payloads)?;
-	outer_step(&mut arrays, &update, lr)?;
-	tch::no_grad(|| {
-		for (t, a) in theta.iter().zip(&arrays) {
-			t.shallow_clone().copy_(&to_tch(a, t.device()));
+	assert_eq!(names.len(), theta.len(), "one name per tensor");
+	let shapes: Vec<Vec<usize>> =
+		theta.iter().map(|t| t.size().iter().map(|&d| d as usize).collect()).collect();
+	let model: Vec<(&str, &[usize])> =
+		names.iter().map(String::as_str).zip(shapes.iter().map(Vec::as_slice)).collect();
+	let contributions = contributions_by_tensor(&model, payloads)?;
+	if !lr.is_finite() {
+		return Err(CodecError::InvalidLearningRate(lr));
+	}
+	let Some(device) = theta.first().map(Tensor::device) else { return Ok(()) };
+	if payloads.is_empty() {
+		return Ok(());
+	}
+	// Where each tensor starts in one flat buffer of all of θ.
+	let mut offsets = Vec::with_capacity(shapes.len());
+	let mut total = 0usize;
+	for s in &shapes {
+		offsets.push(total);
+		total += s.iter().product::<usize>();
+	}
+	// Per peer: flat positions and clipped values of its kept entries.
+	let mut entries: Vec<(Vec<i64>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); payloads.len()];
+	for (cs, &base) in contributions.iter().zip(&offsets) {
+		for (&(peer, c), factor) in cs.iter().zip(tensor_clip_factors(cs)) {
+			let (positions, values) = &mut entries[peer];
+			positions.reserve(c.num_kept());
+			values.reserve(c.num_kept());
+			c.for_each_entry(|p, v| {
+				positions.push((base + p) as i64);
+				values.push(factor * v);
+			});
 		}
-	});
-	Ok(())
+	}
+	tch::no_grad(|| {
+		let mut step = Tensor::zeros([total as i64], (Kind::Float, device));
+		for (positions, values) in entries.iter().filter(|(p, _)| !p.is_empty()) {
+			let positions = Tensor::from_slice(positions).to_device(device);
+			let values = Tensor::from_slice(values).to_device(device);
+			let _ = step.index_add_(0, &positions, &values);
+		}
+		// step ← θ − lr·Σ, as −(lr·Σ) + θ: negation is exact, so this is the codec's rounding.
+		let _ = step.g_mul_scalar_(f64::from(lr));
+		let _ = step.neg_();
+		for (t, &base) in theta.iter().zip(&offsets) {
+			let mut slice = step.narrow(0, base as i64, t.numel() as i64);
+			let _ = slice.g_add_(&t.detach().reshape([-1]).to_kind(Kind::Float));
+		}
+		if !bool::try_from(step.isfinite().all()).unwrap_or(false) {
+			return Err(first_non_finite(names, theta, &offsets, &step));
+		}
+		for (t, &base) in theta.iter().zip(&offsets) {
+			let new = step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice());
+			t.shallow_clone().copy_(&new);
+		}
+		Ok(())
+	})
+}
+
+/// The codec's error for the first non-finite new weight in `step` (θ's tensors laid end to end).
+fn first_non_finite(
+	names: &[String],
+	theta: &[Tensor],
+	offsets: &[usize],
+	step: &Tensor,
+) -> CodecError {
+	for ((name, t), &base) in names.iter().zip(theta).zip(offsets) {
+		let bad = step.narrow(0, base as i64, t.numel() as i64).isfinite().logical_not();
+		if bool::try_from(bad.any()).unwrap_or(true) {
+			let index = i64::try_from(bad.to_kind(Kind::Uint8).argmax(0, false)).unwrap_or(0);
+			return CodecError::NonFinite { name: name.clone(), index: index as usize };
+		}
+	}
+	CodecError::NonFinite { name: names.first().cloned().unwrap_or_default(), index: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::sparseloco::{aggregate, outer_step, CodecConfig};
+	use crate::tensor_io::to_tch;
+	use tch::Device;
+
+	/// Shapes with 64×64 tiles, irregular tiles, a 1-D norm, a prime length, a 3-D tensor.
+	const SHAPES: [&[usize]; 5] = [&[128, 192], &[100, 96], &[64], &[67], &[2, 3, 64]];
+
+	fn model(seed: i64) -> (Vec<String>, Vec<Tensor>) {
+		tch::manual_seed(seed);
+		SHAPES
+			.iter()
+			.enumerate()
+			.map(|(i, s)| {
+				let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
+				(format!("t{i}"), Tensor::randn(dims.as_slice(), (Kind::Float, Device::Cpu)))
+			})
+			.unzip()
+	}
+
+	/// One payload per peer, peers scaled apart so that clipping to the median matters; the last
+	/// peer sends only some tensors.
+	fn payloads(names: &[String], theta: &[Tensor], peers: usize, scale: f64) -> Vec<Payload> {
+		(0..peers)
+			.map(|p| {
+				tch::manual_seed(100 + p as i64);
+				let arrays: Vec<Array> = names
+					.iter()
+					.zip(theta)
+					.take(if p + 1 == peers { 3 } else { names.len() })
+					.map(|(n, t)| to_array(n, &(t.randn_like() * (scale * (1.0 + p as f64)))))
+					.collect();
+				Payload::compress(&arrays, &CodecConfig::default()).unwrap()
+			})
+			.collect()
+	}
+
+	fn on_host(names: &[String], theta: &[Tensor], payloads: &[Payload], lr: f32) -> Vec<Array> {
+		let mut arrays: Vec<Array> = names.iter().zip(theta).map(|(n, t)| to_array(n, t)).collect();
+		let update = aggregate(&arrays, payloads).unwrap();
+		outer_step(&mut arrays, &update, lr).unwrap();
+		arrays
+	}
+
+	#[test]
+	fn the_device_step_equals_the_codecs_bit_for_bit() {
+		let (names, theta) = model(1);
+		let sent = payloads(&names, &theta, 5, 1e-3);
+		for lr in [1.0, 0.65, 0.2] {
+			let want = on_host(&names, &theta, &sent, lr);
+			let got: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
+			apply_payloads(&names, &got, &sent, lr).unwrap();
+			for (g, w) in got.iter().zip(&want) {
+				let g = to_array(&w.name, g);
+				let same = g.data.iter().zip(&w.data).all(|(a, b)| a.to_bits() == b.to_bits());
+				assert!(same, "tensor {} differs at lr {lr}", w.name);
+			}
+		}
+	}
+
+	#[test]
+	fn a_refused_step_leaves_theta_as_it_was() {
+		let (names, theta) = model(2);
+		let sent = payloads(&names, &theta, 3, 1e-3);
+		let loud = payloads(&names, &theta, 3, 1e3);
+		let before: Vec<Array> = names.iter().zip(&theta).map(|(n, t)| to_array(n, t)).collect();
+		let huge = apply_payloads(&names, &theta, &loud, f32::MAX);
+		assert!(matches!(huge, Err(CodecError::NonFinite { .. })), "{huge:?}");
+		let nan = apply_payloads(&names, &theta, &sent, f32::NAN);
+		assert!(matches!(nan, Err(CodecError::InvalidLearningRate(_))), "{nan:?}");
+		let (other, _) = model(3);
+		let renamed: Vec<String> = other.iter().map(|n| format!("x{n}")).collect();
+		let foreign = apply_payloads(&renamed, &theta, &sent, 1.0);
+		assert!(matches!(foreign, Err(CodecError::Peer { peer: 0, .. })), "{foreign:?}");
+		for (t, b) in theta.iter().zip(&before) {
+			assert_eq!(to_array(&b.name, t).data, b.data);
+		}
+		// No payloads: nothing moves.
+		apply_payloads(&names, &theta, &[], 1.0).unwrap();
+		for (t, b) in theta.iter().zip(&before) {
+			assert!(to_tch(b, Device::Cpu).equal(t));
+		}
+	}
 }

@@ -43,45 +43,64 @@ pub fn clip_factors(norms: &[f64]) -> Vec<f32> {
 	norms.iter().map(|&n| (median / (n + NORM_EPS)).min(1.0) as f32).collect()
 }
 
-/// Decompresses and combines the payloads of `peers` into one dense update `Σ` per tensor of
-/// `model` (only names and shapes of `model` are used), in `model`'s order.
+/// The peers' compressed versions of each tensor of `model` (name and shape of each tensor),
+/// in `model`'s order, each with the index of its peer in `peers`, in peer order.
 ///
 /// Every tensor of every payload must exist in `model` with the same shape; otherwise the error
 /// names the peer ([`CodecError::Peer`]) so the caller can drop it and aggregate again. A peer
-/// may omit tensors: it then takes no part in that tensor's median or sum. Protocol conformance
-/// (tiling, k, bins) is the caller's to check with [`Payload::check_against`].
-pub fn aggregate(model: &[Tensor], peers: &[Payload]) -> Result<Vec<Tensor>, CodecError> {
+/// may omit tensors: it then takes no part in that tensor's median or sum.
+pub fn contributions_by_tensor<'p>(
+	model: &[(&str, &[usize])],
+	peers: &'p [Payload],
+) -> Result<Vec<Vec<(usize, &'p CompressedTensor)>>, CodecError> {
 	let mut index: HashMap<&str, usize> = HashMap::with_capacity(model.len());
-	for (i, t) in model.iter().enumerate() {
-		if index.insert(t.name.as_str(), i).is_some() {
-			return Err(CodecError::DuplicateName(t.name.clone()));
+	for (i, (name, _)) in model.iter().enumerate() {
+		if index.insert(name, i).is_some() {
+			return Err(CodecError::DuplicateName(name.to_string()));
 		}
 	}
-	// contributions[i] = the peers' compressed versions of model tensor i.
-	let mut contributions: Vec<Vec<&CompressedTensor>> = vec![Vec::new(); model.len()];
+	let mut contributions: Vec<Vec<(usize, &CompressedTensor)>> = vec![Vec::new(); model.len()];
 	for (peer, payload) in peers.iter().enumerate() {
 		for c in payload.tensors() {
 			let wrap = |source| CodecError::Peer { peer, source: Box::new(source) };
 			let &i = index
 				.get(c.name())
 				.ok_or_else(|| wrap(CodecError::UnknownTensor(c.name().into())))?;
-			if model[i].shape != c.shape() {
+			if model[i].1 != c.shape() {
 				return Err(wrap(CodecError::ShapeMismatch {
 					name: c.name().into(),
-					expected: model[i].shape.clone(),
+					expected: model[i].1.to_vec(),
 					actual: c.shape().to_vec(),
 				}));
 			}
-			contributions[i].push(c);
+			contributions[i].push((peer, c));
 		}
 	}
+	Ok(contributions)
+}
+
+/// Each contribution's clip factor (see the module doc), in the order of `contributions` (one
+/// tensor's, as [`contributions_by_tensor`] lists them).
+pub fn tensor_clip_factors(contributions: &[(usize, &CompressedTensor)]) -> Vec<f32> {
+	let norms: Vec<f64> = contributions.iter().map(|(_, c)| c.norm()).collect();
+	clip_factors(&norms)
+}
+
+/// Decompresses and combines the payloads of `peers` into one dense update `Σ` per tensor of
+/// `model` (only names and shapes of `model` are used), in `model`'s order.
+///
+/// Errors as [`contributions_by_tensor`]. Protocol conformance (tiling, k, bins) is the caller's
+/// to check with [`Payload::check_against`].
+pub fn aggregate(model: &[Tensor], peers: &[Payload]) -> Result<Vec<Tensor>, CodecError> {
+	let names: Vec<(&str, &[usize])> =
+		model.iter().map(|t| (t.name.as_str(), t.shape.as_slice())).collect();
+	let contributions = contributions_by_tensor(&names, peers)?;
 	model
 		.iter()
 		.zip(&contributions)
 		.map(|(m, cs)| {
 			let mut data = vec![0.0f32; m.numel()];
-			let norms: Vec<f64> = cs.iter().map(|c| c.norm()).collect();
-			for (c, factor) in cs.iter().zip(clip_factors(&norms)) {
+			for ((_, c), factor) in cs.iter().zip(tensor_clip_factors(cs)) {
 				c.add_scaled_into(&mut data, factor)?;
 			}
 			Ok(Tensor { name: m.name.clone(), shape: m.shape.clone(), data })

@@ -37,7 +37,7 @@ pub mod tensor;
 pub mod topk;
 pub mod wire;
 
-pub use aggregate::{aggregate, outer_step};
+pub use aggregate::{aggregate, contributions_by_tensor, outer_step, tensor_clip_factors};
 pub use bench::bench_table;
 pub use chunking::ChunkGeometry;
 pub use codec::{compress_tensor, CompressedTensor, Compressor, Payload};
