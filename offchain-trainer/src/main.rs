@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use gauntlet_chain::{AccountId, GauntletClient, SignerArgs};
 use offchain_trainer::bench as gpu_bench;
-use offchain_trainer::data::{prepare, Dataset, TokenizerKind};
+use offchain_trainer::data::{prepare, DataSource, Dataset, TokenizerKind};
 use offchain_trainer::device::DeviceChoice;
 use offchain_trainer::gauntlet::cli::parse_account;
 use offchain_trainer::gauntlet::miner::{self, MinerArgs};
@@ -189,15 +189,6 @@ impl CodecArgs {
 	}
 }
 
-/// Where to train on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum DataSource {
-	/// The Brown corpus and Shakespeare (scripts/fetch_corpora.sh), in the model's tokenizer.
-	Corpora,
-	/// Generated English-like text, byte tokenizer (needs no download).
-	Synthetic,
-}
-
 #[derive(Debug, Args)]
 struct SimulateArgs {
 	/// Simulated peers.
@@ -324,28 +315,16 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
 		args.seq_len,
 		model.max_seq_len
 	);
-	let dataset = match args.data {
-		DataSource::Corpora => Dataset::from_corpora(
-			&args.data_dir,
-			model.tokenizer,
-			args.seq_len,
-			args.heldout_permille,
-		)?,
-		DataSource::Synthetic => {
-			anyhow::ensure!(
-				model.tokenizer == TokenizerKind::Byte,
-				"--data synthetic is byte-tokenized; model {} uses {:?}",
-				args.model,
-				model.tokenizer
-			);
-			Dataset::synthetic(
-				args.seed,
-				args.synthetic_bytes,
-				args.seq_len,
-				args.heldout_permille,
-			)?
-		}
-	};
+	let dataset = Dataset::open(
+		args.data,
+		&args.data_dir,
+		model.tokenizer,
+		args.seq_len,
+		args.heldout_permille,
+		args.seed,
+		args.synthetic_bytes,
+	)
+	.with_context(|| format!("--data {:?} for model {}", args.data, args.model))?;
 	let mut config = SimConfig {
 		peers: args.peers,
 		rounds: args.rounds,

@@ -226,13 +226,6 @@ impl ChainAt {
 
 	/// Whether `who` is a registered miner.
 	pub async fn is_registered(&self, who: &AccountId) -> Result<bool> {
-		const WHAT: &str = "Gauntlet.Miners";
-		let value = self
-			.at
-			.storage()
-			.try_fetch(runtime::storage().gauntlet().miners(), (*who,))
-			.await
-			.map_err(|e| ChainError::rpc(WHAT, e))?;
-		Ok(value.is_some())
+		Ok(self.miner_endpoint(who).await?.is_some())
 	}
 }

@@ -41,6 +41,9 @@ pub enum DataError {
 	/// Page length or held-out share out of range.
 	#[error("bad page split: {0}")]
 	BadSplit(String),
+	/// Generated text is byte-tokenized; the model expects another tokenizer.
+	#[error("--data synthetic is byte-tokenized; the model uses {0:?}")]
+	SyntheticNeedsByteTokenizer(TokenizerKind),
 	/// A window asks for more distinct pages than the training split has.
 	#[error("{wanted} pages wanted but the training split has only {available}")]
 	NotEnoughPages {
@@ -58,6 +61,16 @@ impl DataError {
 	}
 }
 
+/// Where training text comes from (the `--data` flag of every command that trains).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataSource {
+	/// The corpora `scripts/fetch_corpora.sh` put under the data directory, in the model's
+	/// tokenizer.
+	Corpora,
+	/// Generated English-like text, byte tokenizer (needs no download).
+	Synthetic,
+}
+
 /// A token shard cut into pages of one training sequence each, with its held-out split.
 #[derive(Debug)]
 pub struct Dataset {
@@ -68,6 +81,28 @@ pub struct Dataset {
 }
 
 impl Dataset {
+	/// The dataset `source` names: the corpora under `data_dir` in `tokenizer`, or
+	/// `synthetic_bytes` of text generated from `seed` (byte tokenizer only).
+	pub fn open(
+		source: DataSource,
+		data_dir: &Path,
+		tokenizer: TokenizerKind,
+		seq_len: usize,
+		heldout_permille: u32,
+		seed: u64,
+		synthetic_bytes: usize,
+	) -> Result<Self, DataError> {
+		match source {
+			DataSource::Corpora => {
+				Self::from_corpora(data_dir, tokenizer, seq_len, heldout_permille)
+			}
+			DataSource::Synthetic if tokenizer == TokenizerKind::Byte => {
+				Self::synthetic(seed, synthetic_bytes, seq_len, heldout_permille)
+			}
+			DataSource::Synthetic => Err(DataError::SyntheticNeedsByteTokenizer(tokenizer)),
+		}
+	}
+
 	/// Sequences of `seq_len` tokens (pages of `seq_len + 1`) over `shard`.
 	pub fn new(
 		shard: TokenShard,
@@ -114,5 +149,24 @@ impl Dataset {
 	/// The evaluation batch: up to `sequences` held-out pages spread over the shard.
 	pub fn heldout_batch(&self, sequences: usize, device: Device) -> Batch {
 		self.batch(&self.split.heldout_pages(sequences), device)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn synthetic_data_is_byte_text_and_refused_for_another_tokenizer() {
+		let dir = Path::new("/nonexistent");
+		let data =
+			Dataset::open(DataSource::Synthetic, dir, TokenizerKind::Byte, 16, 50, 1, 20_000);
+		assert!(data.is_ok_and(|d| d.split.train_page_count() > 0));
+		let refused =
+			Dataset::open(DataSource::Synthetic, dir, TokenizerKind::Gpt2, 16, 50, 1, 20_000);
+		assert!(matches!(
+			refused,
+			Err(DataError::SyntheticNeedsByteTokenizer(TokenizerKind::Gpt2))
+		));
 	}
 }

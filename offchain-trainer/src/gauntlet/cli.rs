@@ -8,20 +8,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use gauntlet_chain::{AccountId, Signer, SignerArgs};
 
-use crate::data::{Dataset, TokenizerKind};
+use crate::data::{DataSource, Dataset};
 use crate::device::DeviceChoice;
 use crate::model::{ModelConfig, Precision};
 use crate::p2p::P2pArgs;
 use crate::training::TrainConfig;
-
-/// Where training text comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DataSource {
-	/// The corpora `scripts/fetch_corpora.sh` put under `--data-dir`.
-	Corpora,
-	/// Generated text (byte tokenizer), for offline smoke runs.
-	Synthetic,
-}
 
 /// Flags both roles share. Every peer of a run must agree on the model, the data, the sequence
 /// length and the run seed (the chain's `model_config_hash` names them).
@@ -167,26 +158,16 @@ impl PeerArgs {
 			self.seq_len,
 			model.max_seq_len
 		);
-		let dataset = match self.data {
-			DataSource::Corpora => {
-				Dataset::from_corpora(&self.data_dir, model.tokenizer, self.seq_len, 50)
-					.with_context(|| {
-						format!(
-							"reading the corpora under {} (scripts/fetch_corpora.sh fetches them)",
-							self.data_dir.display()
-						)
-					})?
-			}
-			DataSource::Synthetic => {
-				anyhow::ensure!(
-					model.tokenizer == TokenizerKind::Byte,
-					"--data synthetic is byte-tokenized; model {} uses {:?}",
-					self.model,
-					model.tokenizer
-				);
-				Dataset::synthetic(self.run_seed, 4 << 20, self.seq_len, 50)?
-			}
-		};
+		let dataset = Dataset::open(
+			self.data,
+			&self.data_dir,
+			model.tokenizer,
+			self.seq_len,
+			50,
+			self.run_seed,
+			4 << 20,
+		)
+		.with_context(|| format!("--data {:?} for model {}", self.data, self.model))?;
 		let train = TrainConfig {
 			batch_seqs: self.batch_seqs,
 			micro_batch_seqs: self.batch_seqs,

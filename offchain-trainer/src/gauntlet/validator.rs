@@ -144,6 +144,7 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 			target,
 			&role_metrics,
 			&mut cache,
+			&mut entry.seconds,
 		)
 		.await
 		{
@@ -194,7 +195,8 @@ fn safetensors_window(bytes: &[u8]) -> Result<Window> {
 	metadata.get("window").and_then(|w| w.parse().ok()).context("no window in the metadata")
 }
 
-/// Fetches, verifies and measures the chosen contributions of `window`; flags copies.
+/// Fetches, verifies and measures the chosen contributions of `window`; flags copies. The
+/// seconds of fetching and of evaluating go into `seconds` (the journal entry's).
 #[allow(clippy::too_many_arguments)]
 async fn score_window(
 	args: &ValidatorArgs,
@@ -208,6 +210,7 @@ async fn score_window(
 	window: Window,
 	role_metrics: &RoleMetrics,
 	cache: &mut ContributionCache,
+	seconds: &mut std::collections::BTreeMap<String, f64>,
 ) -> Result<Vec<(AccountId, MinerScore)>> {
 	let record = at.window_record(window).await?.context("window record pruned")?;
 	let chosen = choose_miners(&record.commitments, params.miners_per_validator, me, window);
@@ -225,7 +228,7 @@ async fn score_window(
 		(c.clone(), result)
 	}))
 	.await;
-	let fetch_seconds = fetch_timer.stop_and_record();
+	seconds.insert("fetch".into(), fetch_timer.stop_and_record());
 
 	let b = args.eval_batch_seqs.max(1);
 	let dataset = &setup.dataset;
@@ -318,14 +321,7 @@ async fn score_window(
 		}
 		Ok(())
 	})?;
-	let evaluate_seconds = eval_timer.stop_and_record();
-	tracing::info!(
-		window,
-		fetch_seconds,
-		evaluate_seconds,
-		miners = chosen.len(),
-		"window measured"
-	);
+	seconds.insert("evaluate".into(), eval_timer.stop_and_record());
 
 	let candidates: Vec<Candidate<'_>> = measured
 		.iter()
