@@ -96,11 +96,6 @@ impl GlobalModel {
 	pub fn host_weights(&self) -> Vec<Array> {
 		self.model.names().iter().zip(self.model.params()).map(|(n, p)| to_array(n, p)).collect()
 	}
-
-	/// Blake2b-256 of θ: see [`weights_hash_of`].
-	pub fn weights_hash(&self) -> [u8; 32] {
-		weights_hash_of(&self.host_weights())
-	}
 }
 
 /// Blake2b-256 of θ given as host arrays (every tensor's name, then its f32 bytes, in parameter

@@ -40,10 +40,12 @@ pub struct JournalEntry {
 	/// Miners flagged as copies (validators), SS58.
 	#[serde(default, skip_serializing_if = "Vec::is_empty")]
 	pub copies: Vec<String>,
-	/// Seconds spent per phase in this window: `wait` (for the window to open), `sync` (fetch
-	/// and apply the previous aggregate), `checkpoint` (local save, θ announcement), `compute`
-	/// (inner steps and compression), `commit`
-	/// (serve, commit on chain); validators: `sync`, `score` (fetch and evaluate), `submit`.
+	/// Seconds spent per phase in this window. Miners: `wait` (for the window to open, fetching
+	/// the previous window's contributions meanwhile), `sync` (bring θ to the window; of it
+	/// `fetch` and `apply`), `hash` (θ's host copy), `checkpoint` (local snapshot, θ
+	/// announcement), `compute` (inner steps and compression), `commit` (serve, save, submit,
+	/// and any wait for inclusion), `inclusion` (submission to inclusion, in the background).
+	/// Validators: `sync`, `score` (of it `fetch` and `evaluate`), `submit`.
 	#[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
 	pub seconds: BTreeMap<String, f64>,
 	/// Something that went wrong in this window, if anything.

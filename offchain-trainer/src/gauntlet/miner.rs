@@ -162,7 +162,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			entry.left_out = last.left_out.iter().map(|(m, _)| m.to_string()).collect();
 		}
 		// θ's host copy: hashed for the journal and, when due, served as a checkpoint, both on
-		// other threads while the window trains.
+		// other threads while the window trains, and put in the local checkpoint.
 		let copying = Instant::now();
 		let theta = std::sync::Arc::new(state.global.host_weights());
 		let hashing = {
@@ -172,7 +172,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		entry.seconds.insert("hash".into(), copying.elapsed().as_secs_f64());
 		let checkpointing = Instant::now();
 		if window % args.local_checkpoint_every == 0 {
-			let snapshot = local_checkpoint(&args, &setup, &state, window);
+			let snapshot = local_checkpoint(&args, &setup, &state, (*theta).clone(), window);
 			writer.start(snapshot, &checkpoint_dir)?;
 		}
 		if args.checkpoint_every > 0 && window > 0 && window % args.checkpoint_every == 0 {
@@ -389,11 +389,13 @@ impl CheckpointWriter {
 	}
 }
 
-/// θ, optimizer and error feedback of `window`, copied to the host.
+/// θ (`theta`, already on the host), optimizer and error feedback of `window`, copied to the
+/// host.
 fn local_checkpoint(
 	args: &MinerArgs,
 	setup: &PeerSetup,
 	state: &MinerState,
+	theta: Vec<crate::sparseloco::Tensor>,
 	window: Window,
 ) -> checkpoint::Snapshot {
 	let info = CheckpointInfo {
@@ -405,7 +407,9 @@ fn local_checkpoint(
 		run_seed: args.peer.run_seed,
 		error_feedback_beta: None,
 	};
-	checkpoint::snapshot(info, state.global.model(), &state.optimizer, Some(&state.error_feedback))
+	let names = state.global.model().names();
+	let ef = Some(&state.error_feedback);
+	checkpoint::snapshot_with_weights(info, theta, names, &state.optimizer, ef)
 }
 
 /// The hash of the checkpoint being served and announced, once it is built (`None`: it was not).

@@ -275,13 +275,8 @@ pub async fn wait_prefetching(
 	}
 }
 
-/// θ as the checkpoint bytes peers serve, with the window in the metadata.
-pub fn checkpoint_bytes(global: &GlobalModel) -> Result<Vec<u8>, ReplayError> {
-	checkpoint_bytes_of(&global.host_weights(), global.window())
-}
-
 /// θ_`window` (host arrays, as [`GlobalModel::host_weights`] gives them) as the checkpoint bytes
-/// peers serve.
+/// peers serve, with the window in the metadata.
 pub fn checkpoint_bytes_of(theta: &[Array], window: Window) -> Result<Vec<u8>, ReplayError> {
 	let metadata = HashMap::from([("window".to_string(), window.to_string())]);
 	serialize_safetensors(theta, metadata, "checkpoint")

@@ -16,12 +16,12 @@ use super::cli::{Peer, PeerArgs};
 use super::contribution::Contribution;
 use super::copy_detection::{flag_copies, Candidate};
 use super::evaluation::{self, measure};
-use super::global_model::GlobalModel;
+use super::global_model::{weights_hash_of, GlobalModel};
 use super::journal::{hex, Journal, JournalEntry};
 use super::metrics::RoleMetrics;
 use super::peers::{fetch_contribution, ContributionFailure};
 use super::replay::{
-	self, advance_to, checkpoint_bytes, load_checkpoint_bytes, ContributionCache, Sources,
+	self, advance_to, checkpoint_bytes_of, load_checkpoint_bytes, ContributionCache, Sources,
 };
 use super::run_params::RunParams;
 use super::sync::{sync_score, SyncHistory};
@@ -122,10 +122,12 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 			history.push(global.window(), global.sample());
 		}
 		let synced = sync.stop_and_record();
+		// One host copy of θ for the journal's hash and for `global.safetensors` below.
+		let theta = global.host_weights();
 		let mut entry = JournalEntry {
 			window: target,
 			role: "validator".into(),
-			global_weights: hex(&global.weights_hash()),
+			global_weights: hex(&weights_hash_of(&theta)),
 			..Default::default()
 		};
 		entry.seconds.insert("sync".into(), synced);
@@ -176,7 +178,7 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 			entry.seconds.insert("submit".into(), submit.stop_and_record());
 		}
 		journal.append(&entry);
-		match checkpoint_bytes(&global) {
+		match checkpoint_bytes_of(&theta, global.window()) {
 			Ok(bytes) => {
 				if let Err(e) = crate::atomic_file::write(&theta_file, &bytes) {
 					tracing::warn!(error = %e, "global weights not saved");

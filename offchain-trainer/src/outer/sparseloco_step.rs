@@ -23,8 +23,9 @@ pub fn pseudo_gradient(names: &[String], global: &[Tensor], local: &[Tensor]) ->
 /// see [`crate::sparseloco::aggregate()`]) and applies `θ ← θ − lr·Σ` to `theta` (named
 /// `names`) in place, on θ's own device.
 ///
-/// Bit-identical to the codec's [`crate::sparseloco::aggregate()`] + [`crate::sparseloco::outer_step`] on the host, on any device, so
-/// peers on CPUs and GPUs hold the same θ: the host computes every kept entry's clipped value
+/// Bit-identical to the codec's [`crate::sparseloco::aggregate()`] +
+/// [`crate::sparseloco::outer_step`] on the host, on any device, so peers on CPUs and GPUs hold
+/// the same θ: the host computes every kept entry's clipped value
 /// `factor · v` exactly as the codec does; the device adds the peers into a zeroed buffer one
 /// peer at a time in the shared order (positions are unique within a peer, so each add is one
 /// correctly rounded `f32` addition, whatever the order atomics land in), multiplies by `lr`,

@@ -94,21 +94,34 @@ pub struct Snapshot {
 /// Copies `model`, `optimizer` and (optionally) `error_feedback` to the host.
 /// `info.optimizer_steps` and `info.error_feedback_beta` are filled in from the state.
 pub fn snapshot(
-	mut info: CheckpointInfo,
+	info: CheckpointInfo,
 	model: &TrainableModel,
+	optimizer: &AdamW,
+	error_feedback: Option<&ErrorBuffers>,
+) -> Snapshot {
+	let weights = arrays("", model.names(), model.params());
+	snapshot_with_weights(info, weights, model.names(), optimizer, error_feedback)
+}
+
+/// [`snapshot`] for a caller that already holds the model's weights on the host (`weights`,
+/// named `names` in parameter order, as `to_array` gives them): only the optimizer moments are
+/// copied from the device.
+pub fn snapshot_with_weights(
+	mut info: CheckpointInfo,
+	weights: Vec<Array>,
+	names: &[String],
 	optimizer: &AdamW,
 	error_feedback: Option<&ErrorBuffers>,
 ) -> Snapshot {
 	info.format_version = CHECKPOINT_VERSION;
 	info.optimizer_steps = optimizer.steps();
 	info.error_feedback_beta = error_feedback.map(ErrorBuffers::beta);
-	let names = model.names();
 	let (m, v) = optimizer.moments();
 	let mut moments = arrays("exp_avg.", names, m);
 	moments.extend(arrays("exp_avg_sq.", names, v));
 	Snapshot {
 		info,
-		model: arrays("", names, model.params()),
+		model: weights,
 		moments,
 		error_feedback: error_feedback.map(|ef| ef.arrays().to_vec()),
 	}
