@@ -17,6 +17,7 @@ pub mod bench;
 pub mod data;
 pub mod device;
 pub mod gauntlet;
+pub mod host_copy;
 pub mod malloc;
 pub mod model;
 pub mod outer;

@@ -386,7 +386,7 @@ fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
 		"`gauntlet-trainer bench-p2p` on this machine: {cores} cores shared with other builds \
 		 (load average before: {}, after: {}). Two hosts in one process over 127.0.0.1; each row \
 		 is one fetch on an open connection, timed from `fetch` to the verified payload \
-		 (Blake2b-256 while reading). CPU s per GB: CPU time of both hosts during the fetch \
+		 (BLAKE3 while reading). CPU s per GB: CPU time of both hosts during the fetch \
 		 (includes time lost to contention on a shared machine). The last column is hashing \
 		 alone on one core: a hash is sequential, so it bounds one transfer whatever the \
 		 transport. MB = 10^6 bytes, Mb = 10^6 bits.",

@@ -98,16 +98,19 @@ lines = [
     "Round utilisation = compute / (sync + hash + checkpoint + compute + commit): the share of a",
     "miner's round spent on GPU work. Window share = compute / the whole window, `wait` for the",
     "chain's window clock included (the window length is a setting). Sync is getting the",
-    "previous window's aggregation set (fetch: from the cache the miner filled while it waited,",
-    "or over the capped links) and applying it to θ (apply); hash is the journal's Blake2b of θ;",
-    "commit is serving the payload and the on-chain commit (waits for inclusion).",
+    "previous window's aggregation set (read: the window record from the node; fetch: from the",
+    "cache the miner filled while it waited, or over the capped links) and applying it to θ",
+    "(apply); hash is starting θ's host copy for the journal's BLAKE3 of θ; checkpoint is",
+    "starting the local checkpoint's host copy (both copies land on other threads); compute is",
+    "the H inner steps and the compression (of it compress: pseudo-gradient, error feedback,",
+    "codec, payload to the host); commit is serving the payload and the on-chain commit.",
     "",
-    "| window | miner | sync s | fetch s | apply s | hash s | checkpoint s | compute s | commit s | wait s | round utilisation | window share | payload MB | loss | θ = validator's |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| window | miner | sync s | read s | fetch s | apply s | hash s | checkpoint s | compute s | compress s | commit s | wait s | round utilisation | window share | payload MB | loss | θ = validator's |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ]
 BUSY = ("sync", "hash", "checkpoint", "compute", "commit")
-totals = {"sync": 0.0, "fetch": 0.0, "apply": 0.0, "hash": 0.0, "checkpoint": 0.0,
-          "compute": 0.0, "commit": 0.0, "wait": 0.0}
+totals = {"sync": 0.0, "read": 0.0, "fetch": 0.0, "apply": 0.0, "hash": 0.0,
+          "checkpoint": 0.0, "compute": 0.0, "compress": 0.0, "commit": 0.0, "wait": 0.0}
 for w in windows:
     theta = validator.get(w, {}).get("global_weights")
     for m in miners:
@@ -125,9 +128,10 @@ for w in windows:
         mb = e.get("committed_bytes", 0) / 1e6
         loss = e.get("train_loss")
         lines.append(
-            f"| {w} | {m[6:]} | {s.get('sync', 0):.2f} | {s.get('fetch', 0):.2f} | "
-            f"{s.get('apply', 0):.2f} | {s.get('hash', 0):.2f} | {s.get('checkpoint', 0):.2f} | "
-            f"{s.get('compute', 0):.2f} | {s.get('commit', 0):.2f} | {s.get('wait', 0):.2f} | "
+            f"| {w} | {m[6:]} | {s.get('sync', 0):.2f} | {s.get('read', 0):.2f} | "
+            f"{s.get('fetch', 0):.2f} | {s.get('apply', 0):.2f} | {s.get('hash', 0):.2f} | "
+            f"{s.get('checkpoint', 0):.2f} | {s.get('compute', 0):.2f} | "
+            f"{s.get('compress', 0):.2f} | {s.get('commit', 0):.2f} | {s.get('wait', 0):.2f} | "
             f"{100 * util:.1f}% | {100 * share:.1f}% | {mb:.2f} | "
             f"{'' if loss is None else f'{loss:.3f}'} | {same} |"
         )

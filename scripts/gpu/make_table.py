@@ -76,7 +76,21 @@ def main():
             f"parameters, {r['tensors']} tensors), θ on the GPU (`outer::apply_payloads`) against "
             f"the codec on the host (θ copied to the host and back): bitwise equal "
             f"**{r['bitwise_equal']}**; median of 5: GPU {r['device_s'] * 1e3:.1f} ms, host "
-            f"{r['host_s'] * 1e3:.1f} ms.", ""]
+            f"{r['host_s'] * 1e3:.1f} ms. With the sum built by the GPU codec's aggregator "
+            f"from the payloads' bytes (`outer::apply_payloads_on_gpu`, what peers on a GPU use): "
+            f"bitwise equal **{r.get('aggregator_bitwise_equal')}**, "
+            f"{r.get('aggregator_s', float('nan')) * 1e3:.1f} ms.", ""]
+
+    for r in pick("check_miner_round"):
+        out += [
+            f"The miner's round on the GPU (`outer::GpuErrorBuffers`: θ − local, error feedback "
+            f"and codec on the device) against the host's (`pseudo_gradient` + `ErrorBuffers`): "
+            f"payload bytes equal in **{r['bytes_equal_rounds']} of {r['rounds']}** rounds. "
+            f"θ's host copy ({r['params'] / 1e6:.1f} M parameters) on the copy stream "
+            f"(`host_copy::HostCopies`) equal to `to_array`'s: **{r['host_copy_equal']}**; "
+            f"the caller is held {r['copy_start_s'] * 1e3:.1f} ms to start it (it lands "
+            f"{r['copy_wait_s'] * 1e3:.1f} ms later), against {r['to_array_s'] * 1e3:.1f} ms "
+            f"for `to_array` in line.", ""]
 
     bw = pick("copy_bandwidth")
     bw = bw[0]["bytes_per_s"] if bw else None

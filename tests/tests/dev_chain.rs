@@ -110,3 +110,34 @@ async fn dev_chain_produces_blocks_and_includes_signed_extrinsics() -> Result<()
 	assert!(status.success(), "node exited with {status} after SIGINT");
 	Ok(())
 }
+
+/// Two transactions of one account in flight at once (a miner's commit while its checkpoint
+/// announcement is pending) take consecutive nonces and both land: the chain's nonce alone does
+/// not count the pool, and a shared one made the second "priority too low" on a GPU run.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_transactions_of_one_account_all_land() -> Result<()> {
+	use gauntlet_chain::{GauntletClient, Signer};
+	let mut node = Node::start("nonces", &["--dev", "--tmp", "--dev-block-time", "500"])?;
+	node.client(START).await?;
+	let client = GauntletClient::connect(&node.ws_url()).await?;
+	let alice = Signer::from_uri("//Alice")?;
+	let validators: Vec<_> = ["//Bob", "//Charlie", "//Dave"]
+		.iter()
+		.map(|s| Signer::from_uri(s).map(|s| s.account_id()))
+		.collect::<Result<_, _>>()?;
+	let (a, b, c) = tokio::join!(
+		client.sudo_add_validator(&alice, &validators[0]),
+		client.sudo_add_validator(&alice, &validators[1]),
+		client.sudo_add_validator(&alice, &validators[2]),
+	);
+	a.context("first")?;
+	b.context("second")?;
+	c.context("third")?;
+	let mut on_chain = client.validators().await?;
+	on_chain.sort();
+	let mut want = validators.clone();
+	want.sort();
+	assert_eq!(on_chain, want);
+	node.shutdown(Duration::from_secs(30))?;
+	Ok(())
+}

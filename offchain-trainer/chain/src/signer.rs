@@ -5,10 +5,14 @@ use crate::{types::AccountId, ChainError, Result};
 use std::{path::Path, str::FromStr};
 use subxt_signer::{sr25519::Keypair, SecretUri};
 
-/// An sr25519 signing key.
+/// An sr25519 signing key, with the nonce its next transaction takes. Clones share that nonce, so
+/// transactions submitted concurrently from one account (a miner's commit while its checkpoint
+/// announcement is still pending) take consecutive nonces instead of the same one.
 #[derive(Clone)]
 pub struct Signer {
 	pub(crate) keypair: Keypair,
+	/// The nonce after this account's last submitted transaction; `None`: read it from the chain.
+	pub(crate) next_nonce: std::sync::Arc<tokio::sync::Mutex<Option<u64>>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -28,7 +32,7 @@ impl Signer {
 		let keypair = Keypair::from_uri(&uri).map_err(|_| {
 			ChainError::Signer("the secret URI does not give an sr25519 key".into())
 		})?;
-		Ok(Self { keypair })
+		Ok(Self { keypair, next_nonce: Default::default() })
 	}
 
 	/// A signer from a file holding a secret URI. The file must not be readable by group or

@@ -5,7 +5,10 @@ use crate::{
 	types::{AccountId, MinerScore, Window},
 	ChainError, GauntletClient, Result, Signer,
 };
-use subxt::{error::TransactionEventsError, extrinsics::ExtrinsicEvents, transactions::Payload};
+use subxt::{
+	config::SubstrateExtrinsicParamsBuilder, error::TransactionEventsError,
+	extrinsics::ExtrinsicEvents, transactions::Payload,
+};
 
 /// A transaction that was finalized without a dispatch error.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,18 +118,55 @@ impl GauntletClient {
 	}
 
 	/// Sign `call` with `signer`, submit it, and wait until it is finalized and succeeded.
+	///
+	/// The nonce is the larger of the chain's (at the latest finalized block) and the one after
+	/// `signer`'s last submission: the chain's alone does not count transactions still in the
+	/// pool, so two in flight from one account would share a nonce and one would be dropped
+	/// (measured: a `1b` miner's commit refused as "priority too low" while its checkpoint
+	/// announcement was pending). After any failure the next submission reads the chain again.
 	async fn submit<Call: Payload>(
 		&self,
 		name: &'static str,
 		call: &Call,
 		signer: &Signer,
 	) -> Result<(Included, ExtrinsicEvents<crate::ChainConfig>)> {
-		let mut txs = self.api.transactions().await.map_err(|e| ChainError::rpc(name, e))?;
-		let progress = txs
-			.sign_and_submit_then_watch_default(call, &signer.keypair)
-			.await
-			.map_err(|e| ChainError::rpc(name, e))?;
-		let in_block = progress.wait_for_finalized().await.map_err(|e| ChainError::rpc(name, e))?;
+		let progress = {
+			let mut next = signer.next_nonce.lock().await;
+			let submitted = async {
+				let mut txs =
+					self.api.transactions().await.map_err(|e| ChainError::rpc(name, e))?;
+				let on_chain = txs
+					.account_nonce(&signer.keypair.public_key().to_account_id())
+					.await
+					.map_err(|e| ChainError::rpc(name, e))?;
+				let nonce = next.map_or(on_chain, |n| n.max(on_chain));
+				let params = SubstrateExtrinsicParamsBuilder::new().nonce(nonce).build();
+				let progress = txs
+					.sign_and_submit_then_watch(call, &signer.keypair, params)
+					.await
+					.map_err(|e| ChainError::rpc(name, e))?;
+				Ok((progress, nonce))
+			}
+			.await;
+			match submitted {
+				Ok((progress, nonce)) => {
+					*next = Some(nonce + 1);
+					progress
+				}
+				Err(e) => {
+					*next = None;
+					return Err(e);
+				}
+			}
+		};
+		let in_block = match progress.wait_for_finalized().await {
+			Ok(in_block) => in_block,
+			Err(e) => {
+				// Dropped or invalidated: the nonce it held may be free again.
+				*signer.next_nonce.lock().await = None;
+				return Err(ChainError::rpc(name, e));
+			}
+		};
 		let events = match in_block.wait_for_success().await {
 			Ok(events) => events,
 			Err(TransactionEventsError::ExtrinsicFailed(error)) => {

@@ -17,7 +17,8 @@ pub type BlockNumber = u32;
 /// `1.0` in `FixedI64` and `Perbill` units.
 const BILLION: f64 = 1e9;
 
-/// A Blake2-256 hash, shown as `0x`-prefixed hex.
+/// A 32-byte hash (BLAKE3 of a payload or checkpoint, Blake2-256 of a model configuration),
+/// shown as `0x`-prefixed hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hash32(pub [u8; 32]);
 
@@ -100,7 +101,7 @@ pub struct MinerEndpoint {
 pub struct Commitment {
 	/// The miner.
 	pub miner: AccountId,
-	/// Blake2-256 of the payload.
+	/// BLAKE3 of the payload.
 	pub payload_hash: Hash32,
 	/// Payload size in bytes.
 	pub payload_size: u64,
@@ -113,7 +114,7 @@ pub struct Commitment {
 pub struct CheckpointAnnouncement {
 	/// Who announced it.
 	pub announcer: AccountId,
-	/// Blake2-256 of the checkpoint.
+	/// BLAKE3 of the checkpoint.
 	pub checkpoint_hash: Hash32,
 	/// Checkpoint size in bytes.
 	pub checkpoint_size: u64,

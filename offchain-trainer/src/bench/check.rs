@@ -7,8 +7,12 @@ use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
 use super::emit;
+use crate::host_copy::HostCopies;
 use crate::model::{ModelConfig, Precision};
-use crate::outer::{apply_payloads, ErrorBuffers};
+use crate::outer::{
+	apply_payloads, apply_payloads_on_gpu, gpu_aggregator, pseudo_gradient, ErrorBuffers,
+	GpuErrorBuffers,
+};
 use crate::sparseloco::gpu::compare::{compare_payloads, max_dense_diff};
 use crate::sparseloco::gpu::layout::PayloadLayout;
 use crate::sparseloco::gpu::{GpuAggregator, GpuCompressor};
@@ -170,7 +174,72 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
 		"bitwise_equal": exact, "max_abs_diff": abs, "max_rel_diff": rel, "agrees": agrees,
 	}));
 	ok &= check_outer_step(&shapes, &decoded, device)?;
+	ok &= check_miner_round(&shapes, device, args.rounds)?;
 	Ok(ok)
+}
+
+/// The miner's round on the device ([`GpuErrorBuffers`]: `θ − local`, error feedback and codec on
+/// the GPU) against the host's ([`ErrorBuffers`] on [`pseudo_gradient`]'s host arrays): equal
+/// payload bytes in every round. Then θ's host copy on the copy stream ([`HostCopies`]) against
+/// `to_array` in line: equal arrays, and how long each holds the caller.
+fn check_miner_round(
+	shapes: &[(String, Vec<usize>)],
+	device: Device,
+	rounds: usize,
+) -> Result<bool> {
+	let cfg = CodecConfig::default();
+	let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
+	tch::manual_seed(11);
+	let theta: Vec<Tensor> = shapes
+		.iter()
+		.map(|(_, s)| {
+			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
+			Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 0.02
+		})
+		.collect();
+	let mut host = ErrorBuffers::new(DEFAULT_BETA)?;
+	let mut on_device = GpuErrorBuffers::new(&host, &names, &theta, &cfg)?;
+	let mut equal_rounds = 0;
+	for round in 0..rounds {
+		let d = delta(shapes, device, 20 + round);
+		let local: Vec<Tensor> = theta.iter().zip(&d).map(|(t, d)| t - d * 0.01).collect();
+		let want = host.step(&pseudo_gradient(&names, &theta, &local), &cfg)?.encode();
+		let got = on_device.step(&theta, &local)?;
+		equal_rounds += usize::from(got == want);
+	}
+
+	let sync = || {
+		if let Device::Cuda(n) = device {
+			tch::Cuda::synchronize(n as i64);
+		}
+	};
+	let named: Vec<(&str, &Tensor)> = names.iter().map(String::as_str).zip(&theta).collect();
+	let copies = HostCopies::for_device(device);
+	// Once untimed: the first copy pins its buffer.
+	copies.start(&named)?.wait()?;
+	sync();
+	let t0 = std::time::Instant::now();
+	let inline: Vec<Array> = named.iter().map(|(n, t)| to_array(n, t)).collect();
+	let to_array_s = t0.elapsed().as_secs_f64();
+	sync();
+	let t0 = std::time::Instant::now();
+	let pending = copies.start(&named)?;
+	let copy_start_s = t0.elapsed().as_secs_f64();
+	let copied = pending.wait()?;
+	let copy_wait_s = t0.elapsed().as_secs_f64() - copy_start_s;
+	let copy_equal = copied.len() == inline.len()
+		&& copied.iter().zip(&inline).all(|(a, b)| {
+			a.name == b.name
+				&& a.shape == b.shape
+				&& a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits())
+		});
+	let params: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
+	emit(&json!({
+		"bench": "check_miner_round", "rounds": rounds, "bytes_equal_rounds": equal_rounds,
+		"params": params, "host_copy_equal": copy_equal, "to_array_s": to_array_s,
+		"copy_start_s": copy_start_s, "copy_wait_s": copy_wait_s,
+	}));
+	Ok(equal_rounds == rounds && copy_equal)
 }
 
 /// The outer step every peer takes with the window's aggregate: [`apply_payloads`] on θ in
@@ -197,9 +266,12 @@ fn check_outer_step(
 			tch::Cuda::synchronize(n as i64);
 		}
 	};
-	let (mut host_s, mut device_s) = (Vec::new(), Vec::new());
+	let (mut host_s, mut device_s, mut aggregator_s) = (Vec::new(), Vec::new(), Vec::new());
 	let mut want = Vec::new();
 	let mut got = Vec::new();
+	let mut got_aggregator = Vec::new();
+	let mut aggregator = gpu_aggregator(&names, &theta, &CodecConfig::default())?;
+	let mut aggregator_used = true;
 	for _ in 0..5 {
 		sync();
 		let t0 = std::time::Instant::now();
@@ -219,16 +291,29 @@ fn check_outer_step(
 		sync();
 		device_s.push(t0.elapsed().as_secs_f64());
 		got = arrays(shapes, &on_device);
+
+		let on_device: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
+		sync();
+		let t0 = std::time::Instant::now();
+		aggregator_used &=
+			apply_payloads_on_gpu(&names, &on_device, payloads, lr, &mut aggregator)?;
+		sync();
+		aggregator_s.push(t0.elapsed().as_secs_f64());
+		got_aggregator = arrays(shapes, &on_device);
 	}
-	let exact = got
-		.iter()
-		.zip(&want)
-		.all(|(a, b)| a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()));
+	let bitwise = |got: &[Array]| {
+		got.iter()
+			.zip(&want)
+			.all(|(a, b)| a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()))
+	};
+	let exact = bitwise(&got);
+	let aggregator_exact = aggregator_used && bitwise(&got_aggregator);
 	let params: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
 	emit(&json!({
 		"bench": "check_outer_step", "peers": payloads.len(), "tensors": shapes.len(),
 		"params": params, "bitwise_equal": exact, "host_s": super::median(&host_s),
-		"device_s": super::median(&device_s),
+		"device_s": super::median(&device_s), "aggregator_bitwise_equal": aggregator_exact,
+		"aggregator_s": super::median(&aggregator_s),
 	}));
-	Ok(exact)
+	Ok(exact && aggregator_exact)
 }

@@ -3,7 +3,8 @@
 //! order on θ's own device ([`apply_payloads`], bit-identical to the codec on the host), so every
 //! peer that applies the same bytes gets the same bits, whatever its device.
 
-use crate::outer::apply_payloads;
+use crate::outer::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator};
+use crate::sparseloco::gpu::GpuAggregator;
 use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload, Tensor as Array};
 use crate::tensor_io::to_array;
 use crate::training::TrainableModel;
@@ -21,6 +22,16 @@ pub struct GlobalModel {
 	limits: DecodeLimits,
 	shapes: Vec<crate::sparseloco::Tensor>,
 	positions: SamplePositions,
+	/// The GPU codec's aggregator for θ's layout, once θ is on a CUDA device and it loaded.
+	aggregator: Aggregator,
+}
+
+/// Whether the outer step's sum can be built by the GPU codec.
+enum Aggregator {
+	/// Not tried yet (θ on the CPU, or no step taken yet).
+	Untried,
+	Ready(Box<GpuAggregator>),
+	Unavailable,
 }
 
 impl GlobalModel {
@@ -41,7 +52,7 @@ impl GlobalModel {
 		let limits = DecodeLimits::for_model(&shapes, max_payload_bytes);
 		let numels: Vec<i64> = model.params().iter().map(|p| p.numel() as i64).collect();
 		let positions = SamplePositions::new(run_seed, &numels);
-		Self { model, window, limits, shapes, positions }
+		Self { model, window, limits, shapes, positions, aggregator: Aggregator::Untried }
 	}
 
 	/// The window whose θ this holds.
@@ -79,9 +90,32 @@ impl GlobalModel {
 	/// in the shared order (the aggregation set's account order) and already [`check`]ed.
 	///
 	/// [`check`]: Self::check
-	pub fn advance(&mut self, payloads: &[Payload], lr: f32) -> Result<(), CodecError> {
+	/// On a CUDA device the sum is built by the GPU codec's aggregator when the payloads have
+	/// the layout of the run's `codec` (the same bits as the host path, faster).
+	pub fn advance(
+		&mut self,
+		payloads: &[Payload],
+		lr: f32,
+		codec: &CodecConfig,
+	) -> Result<(), CodecError> {
 		if !payloads.is_empty() {
-			apply_payloads(self.model.names(), self.model.params(), payloads, lr)?;
+			let (names, theta) = (self.model.names(), self.model.params());
+			if matches!(self.aggregator, Aggregator::Untried) && self.model.device().is_cuda() {
+				self.aggregator = match gpu_aggregator(names, theta, codec) {
+					Ok(a) => Aggregator::Ready(Box::new(a)),
+					Err(e) => {
+						tracing::warn!(error = %e, "outer step without the GPU aggregator");
+						Aggregator::Unavailable
+					}
+				};
+			}
+			let on_gpu = match &mut self.aggregator {
+				Aggregator::Ready(a) => apply_payloads_on_gpu(names, theta, payloads, lr, a)?,
+				_ => false,
+			};
+			if !on_gpu {
+				apply_payloads(names, theta, payloads, lr)?;
+			}
 		}
 		self.window += 1;
 		Ok(())
@@ -98,10 +132,10 @@ impl GlobalModel {
 	}
 }
 
-/// Blake2b-256 of θ given as host arrays (every tensor's name, then its f32 bytes, in parameter
+/// BLAKE3 of θ given as host arrays (every tensor's name, then its f32 bytes, in parameter
 /// order): equal across peers iff their global weights are bit-identical.
 pub fn weights_hash_of(theta: &[Array]) -> [u8; 32] {
-	let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+	let mut state = blake3::Hasher::new();
 	// Block by block: no second copy of θ as bytes.
 	let mut bytes = Vec::with_capacity(4 * HASH_BLOCK);
 	for a in theta {
@@ -112,5 +146,5 @@ pub fn weights_hash_of(theta: &[Array]) -> [u8; 32] {
 			state.update(&bytes);
 		}
 	}
-	state.finalize().as_bytes().try_into().expect("32-byte hash")
+	*state.finalize().as_bytes()
 }

@@ -17,7 +17,7 @@ pub struct JournalEntry {
 	pub window: Window,
 	/// `miner` or `validator`.
 	pub role: String,
-	/// Blake2b-256 of θ_window, hex.
+	/// BLAKE3 of θ_window, hex.
 	pub global_weights: String,
 	/// Contributions applied to reach θ_window (the previous window's aggregate), SS58.
 	#[serde(default)]
@@ -42,8 +42,9 @@ pub struct JournalEntry {
 	pub copies: Vec<String>,
 	/// Seconds spent per phase in this window. Miners: `wait` (for the window to open, fetching
 	/// the previous window's contributions meanwhile), `sync` (bring θ to the window; of it
-	/// `fetch` and `apply`), `hash` (θ's host copy), `checkpoint` (local snapshot, θ
-	/// announcement), `compute` (inner steps and compression), `commit` (serve, save, submit,
+	/// `read` of the window record, `fetch` and `apply`), `hash` (starting θ's host copy),
+	/// `checkpoint` (starting the local snapshot's copy, θ announcement), `compute` (inner steps
+	/// and compression; of it `compress`), `commit` (serve, save, submit,
 	/// and any wait for inclusion), `inclusion` (submission to inclusion, in the background).
 	/// Validators: `sync`, `score` (of it `fetch` and `evaluate`), `submit`.
 	#[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -6,12 +6,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gauntlet_chain::{AccountId, ChainError, Signer};
+use gauntlet_chain::{AccountId, ChainAt, ChainError, Signer};
 
 use crate::data::Dataset;
-use crate::outer::{pseudo_gradient, ErrorBuffers};
+use crate::host_copy::{HostCopies, PendingCopy};
+use crate::outer::{pseudo_gradient, ErrorBuffers, GpuErrorBuffers};
 use crate::p2p::P2pHandle;
-use crate::sparseloco::Payload;
+use crate::sparseloco::{CodecConfig, Tensor as Array};
 use crate::training::checkpoint::{self, CheckpointInfo};
 use crate::training::{train_step, AdamW, TrainConfig, TrainableModel};
 
@@ -57,10 +58,52 @@ pub struct MinerArgs {
 struct MinerState {
 	global: GlobalModel,
 	optimizer: AdamW,
-	error_feedback: ErrorBuffers,
+	error_feedback: ErrorFeedback,
+	/// How long the last window's compression took (pseudo-gradient, error feedback, codec).
+	compress: Option<std::time::Duration>,
 	stale: Option<Vec<u8>>,
 	/// Resumed from a checkpoint and not yet confirmed by a peer's (see `majority_disagrees`).
 	recovering: bool,
+}
+
+/// The miner's error-feedback buffers: on its CUDA device with the GPU codec, else on the host
+/// with the CPU codec. Both give the same payload bytes for the same θ and local weights.
+enum ErrorFeedback {
+	Host(ErrorBuffers),
+	Device(Box<GpuErrorBuffers>),
+}
+
+impl ErrorFeedback {
+	/// On the device of `model`'s weights when it is a CUDA device and the GPU codec loads there,
+	/// from `host` (a checkpoint's buffers, or empty ones).
+	fn new(host: ErrorBuffers, model: &TrainableModel, codec: &CodecConfig) -> Self {
+		if model.device() == tch::Device::Cpu {
+			return Self::Host(host);
+		}
+		match GpuErrorBuffers::new(&host, model.names(), model.params(), codec) {
+			Ok(device) => Self::Device(Box::new(device)),
+			Err(e) => {
+				tracing::warn!(error = %e, "error feedback on the host (the CPU codec)");
+				Self::Host(host)
+			}
+		}
+	}
+
+	/// One round on `θ − local`: the payload's wire bytes.
+	fn step(
+		&mut self,
+		names: &[String],
+		theta: &[tch::Tensor],
+		local: &[tch::Tensor],
+		codec: &CodecConfig,
+	) -> Result<Vec<u8>> {
+		Ok(match self {
+			Self::Host(buffers) => {
+				buffers.step(&pseudo_gradient(names, theta, local), codec)?.encode()
+			}
+			Self::Device(buffers) => buffers.step(theta, local)?,
+		})
+	}
 }
 
 /// Runs the miner until `--windows` windows are done (or forever).
@@ -102,6 +145,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let mut checkpoint_check: Option<(Window, [u8; 32])> = None;
 	let checkpoint_dir = local_checkpoint_dir(&args.peer.state_dir);
 	let mut writer = CheckpointWriter::default();
+	let copies = HostCopies::for_device(setup.device);
 	while args.peer.windows.is_none_or(|n| done < n) {
 		let waited = Instant::now();
 		let sources = Sources { me: Some(&me), own: Some(&own), fetch_timeout };
@@ -129,6 +173,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		}
 		let synced = sync_window(
 			&mut chain,
+			&at,
 			&p2p,
 			&mut state,
 			&me,
@@ -153,26 +198,33 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		};
 		checkpoint_check = None;
 		entry.seconds.insert("sync".into(), sync.stop_and_record());
+		let read: f64 = replayed.iter().map(|s| s.read.as_secs_f64()).sum();
 		let fetch: f64 = replayed.iter().map(|s| s.fetch.as_secs_f64()).sum();
 		let apply: f64 = replayed.iter().map(|s| s.apply.as_secs_f64()).sum();
+		entry.seconds.insert("read".into(), read);
 		entry.seconds.insert("fetch".into(), fetch);
 		entry.seconds.insert("apply".into(), apply);
 		if let Some(last) = replayed.last().filter(|s| s.window + 1 == window) {
 			entry.aggregated = last.applied.iter().map(ToString::to_string).collect();
 			entry.left_out = last.left_out.iter().map(|(m, _)| m.to_string()).collect();
 		}
-		// θ's host copy: hashed for the journal and, when due, served as a checkpoint, both on
-		// other threads while the window trains, and put in the local checkpoint.
+		// θ's host copy (on the copy stream on a GPU, while the window trains): hashed for the
+		// journal and, when due, served as a checkpoint, both on other threads.
 		let copying = Instant::now();
-		let theta = std::sync::Arc::new(state.global.host_weights());
+		let theta = copy_theta(&copies, &state.global)?;
 		let hashing = {
 			let theta = theta.clone();
-			tokio::task::spawn_blocking(move || weights_hash_of(&theta))
+			tokio::spawn(async move {
+				let theta = theta.await?;
+				tokio::task::spawn_blocking(move || weights_hash_of(&theta))
+					.await
+					.map_err(|e| e.to_string())
+			})
 		};
 		entry.seconds.insert("hash".into(), copying.elapsed().as_secs_f64());
 		let checkpointing = Instant::now();
 		if window % args.local_checkpoint_every == 0 {
-			let snapshot = local_checkpoint(&args, &setup, &state, (*theta).clone(), window);
+			let snapshot = local_checkpoint(&args, &setup, &state, &copies, window)?;
 			writer.start(snapshot, &checkpoint_dir)?;
 		}
 		if args.checkpoint_every > 0 && window > 0 && window % args.checkpoint_every == 0 {
@@ -196,8 +248,15 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		)
 		.await;
 		entry.seconds.insert("compute".into(), computed.elapsed().as_secs_f64());
+		if let Some(compress) = state.compress.take() {
+			entry.seconds.insert("compress".into(), compress.as_secs_f64());
+		}
 		drop(theta);
-		entry.global_weights = hashing.await.map(|h| hex(&h)).unwrap_or_default();
+		entry.global_weights = match hashing.await {
+			Ok(Ok(hash)) => hex(&hash),
+			Ok(Err(e)) => format!("(no hash: {e})"),
+			Err(e) => format!("(no hash: {e})"),
+		};
 		let bytes = match built {
 			Ok(Some((bytes, loss))) => {
 				entry.train_loss = loss;
@@ -256,6 +315,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 async fn sync_window(
 	chain: &mut ChainView,
+	at: &ChainAt,
 	p2p: &P2pHandle,
 	state: &mut MinerState,
 	me: &AccountId,
@@ -266,14 +326,13 @@ async fn sync_window(
 	cache: &mut ContributionCache,
 ) -> Result<Vec<replay::WindowAggregate>, ReplayError> {
 	if let Some((w, mine)) = check {
-		let at = chain.latest().await;
-		match replay::majority_disagrees(&at, w, me, mine, state.recovering).await? {
+		match replay::majority_disagrees(at, w, me, mine, state.recovering).await? {
 			Some(theirs) => {
 				tracing::warn!(
 					window = w,
 					"θ differs from the other miners' checkpoints; taking theirs"
 				);
-				if replay::load_checkpoint_of(&at, p2p, &mut state.global, w, Some(theirs)).await? {
+				if replay::load_checkpoint_of(at, p2p, &mut state.global, w, Some(theirs)).await? {
 					state.recovering = false;
 				}
 			}
@@ -290,8 +349,12 @@ async fn sync_window(
 		}
 	}
 	let mut looked_for_checkpoint = false;
+	let mut start = Some(at);
 	loop {
-		match advance_to(chain, p2p, &mut state.global, window, params, sources, cache).await {
+		let advanced =
+			advance_to(chain, start.take(), p2p, &mut state.global, window, params, sources, cache)
+				.await;
+		match advanced {
 			Err(ReplayError::Pruned(w)) if !looked_for_checkpoint => {
 				tracing::warn!(window = w, "history pruned; looking for a peer checkpoint");
 				let at = chain.latest().await;
@@ -344,10 +407,12 @@ async fn initial_state(
 			Some(ef) => ef,
 			None => ErrorBuffers::new(params.error_feedback_beta)?,
 		};
+		let error_feedback = ErrorFeedback::new(error_feedback, &c.model, &params.codec);
 		return Ok(MinerState {
 			global: GlobalModel::new(c.model, window, run_seed, max_payload),
 			optimizer: c.optimizer,
 			error_feedback,
+			compress: None,
 			stale: None,
 			recovering: true,
 		});
@@ -358,18 +423,14 @@ async fn initial_state(
 	let recovering = at.head().window > 0
 		&& replay::load_peer_checkpoint(&at, p2p, &mut global).await?.is_some();
 	let optimizer = AdamW::new(global.model().params(), setup.train.adamw);
-	Ok(MinerState {
-		global,
-		optimizer,
-		error_feedback: ErrorBuffers::new(params.error_feedback_beta)?,
-		stale: None,
-		recovering,
-	})
+	let error_feedback = ErrorBuffers::new(params.error_feedback_beta)?;
+	let error_feedback = ErrorFeedback::new(error_feedback, global.model(), &params.codec);
+	Ok(MinerState { global, optimizer, error_feedback, compress: None, stale: None, recovering })
 }
 
 /// The local checkpoint being written on its own thread, while the window's training goes on.
 #[derive(Default)]
-struct CheckpointWriter(Option<std::thread::JoinHandle<Result<(), checkpoint::CheckpointError>>>);
+struct CheckpointWriter(Option<std::thread::JoinHandle<Result<()>>>);
 
 impl CheckpointWriter {
 	/// Waits for the write in flight, if any.
@@ -380,24 +441,53 @@ impl CheckpointWriter {
 		written.with_context(|| format!("saving the checkpoint in {}", dir.display()))
 	}
 
-	/// Waits for the previous write, then writes `snapshot` to `dir` in the background.
-	fn start(&mut self, snapshot: checkpoint::Snapshot, dir: &Path) -> Result<()> {
+	/// Waits for the previous write, then writes `snapshot` (once its copy lands) to `dir` in
+	/// the background.
+	fn start(&mut self, snapshot: PendingSnapshot, dir: &Path) -> Result<()> {
 		self.finish(dir)?;
 		let dir = dir.to_path_buf();
-		self.0 = Some(std::thread::spawn(move || snapshot.write(&dir)));
+		self.0 = Some(std::thread::spawn(move || Ok(snapshot.wait()?.write(&dir)?)));
 		Ok(())
 	}
 }
 
-/// θ (`theta`, already on the host), optimizer and error feedback of `window`, copied to the
-/// host.
+/// A local checkpoint on its way to the host (see [`local_checkpoint`]).
+struct PendingSnapshot {
+	info: CheckpointInfo,
+	copy: PendingCopy,
+	tensors: usize,
+	optimizer_steps: u64,
+	beta: f32,
+	/// The error feedback when it is on the host (copied in line); `None`: in `copy`.
+	host_error_feedback: Option<Vec<Array>>,
+}
+
+impl PendingSnapshot {
+	/// Waits for the copy and assembles the snapshot.
+	fn wait(self) -> Result<checkpoint::Snapshot> {
+		let mut weights = self.copy.wait().context("copying the checkpoint to the host")?;
+		let device_error_feedback = weights.split_off(3 * self.tensors);
+		let moments = weights.split_off(self.tensors);
+		let ef = self.host_error_feedback.unwrap_or(device_error_feedback);
+		Ok(checkpoint::snapshot_of_arrays(
+			self.info,
+			weights,
+			moments,
+			self.optimizer_steps,
+			Some((self.beta, ef)),
+		))
+	}
+}
+
+/// Starts copying θ, the optimizer's moments and the error feedback of `window` to the host
+/// (on the copy stream on a GPU): the loop pays for device-side clones only.
 fn local_checkpoint(
 	args: &MinerArgs,
 	setup: &PeerSetup,
 	state: &MinerState,
-	theta: Vec<crate::sparseloco::Tensor>,
+	copies: &HostCopies,
 	window: Window,
-) -> checkpoint::Snapshot {
+) -> Result<PendingSnapshot> {
 	let info = CheckpointInfo {
 		format_version: 0,
 		model: setup.model.clone(),
@@ -407,26 +497,77 @@ fn local_checkpoint(
 		run_seed: args.peer.run_seed,
 		error_feedback_beta: None,
 	};
-	let names = state.global.model().names();
-	let ef = Some(&state.error_feedback);
-	checkpoint::snapshot_with_weights(info, theta, names, &state.optimizer, ef)
+	let model = state.global.model();
+	let names = model.names();
+	let (m, v) = state.optimizer.moments();
+	let m_names: Vec<String> = names.iter().map(|n| format!("exp_avg.{n}")).collect();
+	let v_names: Vec<String> = names.iter().map(|n| format!("exp_avg_sq.{n}")).collect();
+	let mut named: Vec<(&str, &tch::Tensor)> =
+		names.iter().map(String::as_str).zip(model.params()).collect();
+	named.extend(m_names.iter().map(String::as_str).zip(m));
+	named.extend(v_names.iter().map(String::as_str).zip(v));
+	let (beta, host_error_feedback) = match &state.error_feedback {
+		ErrorFeedback::Host(ef) => (ef.beta(), Some(ef.arrays().to_vec())),
+		ErrorFeedback::Device(ef) => {
+			named.extend(ef.named());
+			(ef.beta(), None)
+		}
+	};
+	Ok(PendingSnapshot {
+		info,
+		copy: copies.start(&named).context("copying the checkpoint to the host")?,
+		tensors: names.len(),
+		optimizer_steps: state.optimizer.steps(),
+		beta,
+		host_error_feedback,
+	})
+}
+
+/// θ's host copy, shared by the journal's hash and the checkpoint announcement.
+type ThetaCopy = futures::future::Shared<
+	futures::future::BoxFuture<'static, Result<std::sync::Arc<Vec<Array>>, String>>,
+>;
+
+/// Starts copying θ to the host (on the copy stream on a GPU); resolves once it is there.
+fn copy_theta(copies: &HostCopies, global: &GlobalModel) -> Result<ThetaCopy> {
+	use futures::FutureExt;
+	let model = global.model();
+	let named: Vec<(&str, &tch::Tensor)> =
+		model.names().iter().map(String::as_str).zip(model.params()).collect();
+	let copy = copies.start(&named).context("copying θ to the host")?;
+	Ok(async move {
+		match tokio::task::spawn_blocking(move || copy.wait()).await {
+			Ok(Ok(arrays)) => Ok(std::sync::Arc::new(arrays)),
+			Ok(Err(e)) => Err(e.to_string()),
+			Err(e) => Err(format!("host copy task: {e}")),
+		}
+	}
+	.boxed()
+	.shared())
 }
 
 /// The hash of the checkpoint being served and announced, once it is built (`None`: it was not).
 type Announcement = tokio::task::JoinHandle<Option<[u8; 32]>>;
 
-/// Serves θ_window (`theta`, its host copy) as a checkpoint and announces it on chain, all in the
-/// background: serialising takes seconds at `124m` and the announcement waits for finality,
-/// training need not. Resolves, once served, to the hash being announced.
+/// Serves θ_window (`theta`, its host copy once it lands) as a checkpoint and announces it on
+/// chain, all in the background: serialising takes seconds at `124m` and the announcement waits
+/// for finality, training need not. Resolves, once served, to the hash being announced.
 fn announce_checkpoint(
 	client: gauntlet_chain::GauntletClient,
 	signer: &Signer,
 	p2p: &P2pHandle,
-	theta: std::sync::Arc<Vec<crate::sparseloco::Tensor>>,
+	theta: ThetaCopy,
 	window: Window,
 ) -> Announcement {
 	let (signer, p2p) = (signer.clone(), p2p.clone());
 	tokio::spawn(async move {
+		let theta = match theta.await {
+			Ok(theta) => theta,
+			Err(e) => {
+				tracing::warn!(window, error = %e, "checkpoint not copied");
+				return None;
+			}
+		};
 		let built = tokio::task::spawn_blocking(move || checkpoint_bytes_of(&theta, window)).await;
 		let bytes = match built {
 			Ok(Ok(bytes)) => bytes,
@@ -564,11 +705,11 @@ async fn build_contribution(
 		role_metrics.train_loss.set(loss);
 		(payload, Some(loss))
 	} else if behaviour == Behaviour::Noise {
-		(noise_payload(&state.global, &params.codec, 0.05, window)?, None)
+		(noise_payload(&state.global, &params.codec, 0.05, window)?.encode(), None)
 	} else {
-		(zero_payload(&state.global, &params.codec)?, None)
+		(zero_payload(&state.global, &params.codec)?.encode(), None)
 	};
-	let bytes = Contribution::encode_parts(&sample, &payload.encode());
+	let bytes = Contribution::encode_parts(&sample, &payload);
 	if behaviour == Behaviour::Stale {
 		state.stale = Some(bytes.clone());
 	}
@@ -576,7 +717,8 @@ async fn build_contribution(
 }
 
 /// H inner steps from θ on the pages of `identity` in `window`; returns the compressed
-/// pseudo-gradient (error feedback applied) and the mean loss, and leaves the model at θ.
+/// pseudo-gradient (error feedback applied; wire bytes) and the mean loss, and leaves the model
+/// at θ.
 fn train_window(
 	state: &mut MinerState,
 	dataset: &Dataset,
@@ -585,7 +727,7 @@ fn train_window(
 	identity: &[u8],
 	run_seed: u64,
 	window: Window,
-) -> Result<(Payload, f64)> {
+) -> Result<(Vec<u8>, f64)> {
 	let model = state.global.model();
 	let theta = model.snapshot();
 	let b = train.batch_seqs;
@@ -604,11 +746,13 @@ fn train_window(
 		}
 		total += stats.loss;
 	}
-	let delta = pseudo_gradient(model.names(), &theta, model.params());
+	let compressing = Instant::now();
+	let payload = result.and_then(|()| {
+		state.error_feedback.step(model.names(), &theta, model.params(), &params.codec)
+	});
+	state.compress = Some(compressing.elapsed());
 	model.assign(&theta);
-	result?;
-	let payload = state.error_feedback.step(&delta, &params.codec)?;
-	Ok((payload, total / params.inner_steps as f64))
+	Ok((payload?, total / params.inner_steps as f64))
 }
 
 /// Waits for `victim`'s commitment in `window`, fetches its contribution and returns the same

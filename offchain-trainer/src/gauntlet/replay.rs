@@ -113,6 +113,8 @@ pub struct WindowAggregate {
 	pub applied: Vec<AccountId>,
 	/// Set members left out, with why.
 	pub left_out: Vec<(AccountId, String)>,
+	/// Time spent reading the window's record (its aggregation set) from the chain.
+	pub read: std::time::Duration,
 	/// Time spent getting the members' contributions (cache, disk or network).
 	pub fetch: std::time::Duration,
 	/// Time spent applying the aggregate to θ.
@@ -137,9 +139,13 @@ pub struct Sources<'a> {
 pub type ContributionCache = std::collections::BTreeMap<(Window, AccountId), Contribution>;
 
 /// Applies the aggregates of `global.window()`, `global.window() + 1`, … until θ is that of
-/// `target`. Contributions come from `cache`, from `own` (this peer's), or are fetched.
+/// `target`. Contributions come from `cache`, from `own` (this peer's), or are fetched. The
+/// first window's record is read at `start` when given (a view the caller already holds, in
+/// `target`: one chain read less on the critical path), later ones at the latest block.
+#[allow(clippy::too_many_arguments)]
 pub async fn advance_to(
 	chain: &mut ChainView,
+	mut start: Option<&ChainAt>,
 	p2p: &P2pHandle,
 	global: &mut GlobalModel,
 	target: Window,
@@ -151,16 +157,23 @@ pub async fn advance_to(
 	let mut done = Vec::new();
 	while global.window() < target {
 		let window = global.window();
-		let at = chain.latest().await;
+		let reading = std::time::Instant::now();
+		let latest;
+		let at = match start.take().filter(|at| at.head().window > window) {
+			Some(at) => at,
+			None => {
+				latest = chain.latest().await;
+				&latest
+			}
+		};
 		let record = at.window_record(window).await?.ok_or(ReplayError::Pruned(window))?;
 		let set = record.aggregation_set.ok_or(ReplayError::NoAggregationSet(window))?;
-		let mut step = WindowAggregate { window, ..Default::default() };
+		let mut step = WindowAggregate { window, read: reading.elapsed(), ..Default::default() };
 		let fetching = std::time::Instant::now();
 		let mut payloads = Vec::with_capacity(set.len());
 		let fetches = set.iter().map(|miner| {
 			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
 			let cached = cache.remove(&(window, *miner));
-			let at = &at;
 			let global = &*global;
 			async move {
 				let Some(commitment) = commitment else {
@@ -201,7 +214,7 @@ pub async fn advance_to(
 		step.fetch = fetching.elapsed();
 		let applying = std::time::Instant::now();
 		global
-			.advance(&payloads, params.outer_lr)
+			.advance(&payloads, params.outer_lr, &params.codec)
 			.map_err(|source| ReplayError::Apply { window, source })?;
 		step.apply = applying.elapsed();
 		if !step.left_out.is_empty() {

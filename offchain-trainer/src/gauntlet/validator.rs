@@ -118,7 +118,17 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		while global.window() < target {
 			let next = global.window() + 1;
 			let sources = Sources { me: None, own: None, fetch_timeout };
-			advance_to(&mut chain, &p2p, &mut global, next, &params, sources, &mut cache).await?;
+			advance_to(
+				&mut chain,
+				Some(&at),
+				&p2p,
+				&mut global,
+				next,
+				&params,
+				sources,
+				&mut cache,
+			)
+			.await?;
 			history.push(global.window(), global.sample());
 		}
 		let synced = sync.stop_and_record();

@@ -4,8 +4,10 @@
 
 pub mod diloco;
 pub mod error_feedback;
+pub mod gpu_error_feedback;
 pub mod sparseloco_step;
 
 pub use diloco::NesterovOuter;
 pub use error_feedback::ErrorBuffers;
-pub use sparseloco_step::{apply_payloads, pseudo_gradient};
+pub use gpu_error_feedback::GpuErrorBuffers;
+pub use sparseloco_step::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator, pseudo_gradient};

@@ -2,6 +2,8 @@
 
 use tch::{Kind, Tensor};
 
+use crate::sparseloco::gpu::layout::PayloadLayout;
+use crate::sparseloco::gpu::GpuAggregator;
 use crate::sparseloco::{
 	contributions_by_tensor, tensor_clip_factors, CodecError, Payload, Tensor as Array,
 };
@@ -54,13 +56,7 @@ pub fn apply_payloads(
 	if payloads.is_empty() {
 		return Ok(());
 	}
-	// Where each tensor starts in one flat buffer of all of θ.
-	let mut offsets = Vec::with_capacity(shapes.len());
-	let mut total = 0usize;
-	for s in &shapes {
-		offsets.push(total);
-		total += s.iter().product::<usize>();
-	}
+	let (offsets, total) = flat_offsets(theta);
 	// Per peer: flat positions and clipped values of its kept entries.
 	let mut entries: Vec<(Vec<i64>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); payloads.len()];
 	for (cs, &base) in contributions.iter().zip(&offsets) {
@@ -81,22 +77,113 @@ pub fn apply_payloads(
 			let values = Tensor::from_slice(values).to_device(device);
 			let _ = step.index_add_(0, &positions, &values);
 		}
+		take_step(names, theta, &offsets, step, lr)
+	})
+}
+
+/// [`apply_payloads`] with the sum built on θ's CUDA device by the GPU codec's aggregator from
+/// the payloads' wire bytes: the same bits (the aggregator adds the clipped peers in the same
+/// order with the same roundings; `check-codec` holds the two equal), without the host building
+/// every kept entry's position and clipped value (0.09–0.35 s a window at `124m` with four
+/// peers, docs/four-peers.md). `payloads` must have been decoded (and so validated) already.
+///
+/// `Ok(false)`, with θ unchanged, when the aggregator cannot take them: a payload whose tensors
+/// or headers differ from `aggregator`'s layout, more peers than the kernels take, or a device
+/// error; [`apply_payloads`] can then take the step on the same θ.
+pub fn apply_payloads_on_gpu(
+	names: &[String],
+	theta: &[Tensor],
+	payloads: &[Payload],
+	lr: f32,
+	aggregator: &mut GpuAggregator,
+) -> Result<bool, CodecError> {
+	if !lr.is_finite() {
+		return Err(CodecError::InvalidLearningRate(lr));
+	}
+	let Some(device) = theta.first().map(Tensor::device) else { return Ok(true) };
+	if payloads.is_empty() {
+		return Ok(true);
+	}
+	let encoded: Vec<Vec<u8>> = payloads.iter().map(Payload::encode).collect();
+	let (offsets, total) = flat_offsets(theta);
+	let summed = tch::no_grad(|| -> Result<Tensor, crate::sparseloco::gpu::GpuCodecError> {
+		let on_device = encoded
+			.iter()
+			.map(|b| Tensor::f_from_slice(b)?.f_to_device(device))
+			.collect::<Result<Vec<_>, _>>()?;
+		let step = Tensor::f_zeros([total as i64], (Kind::Float, device))?;
+		let out: Vec<Tensor> = theta
+			.iter()
+			.zip(&offsets)
+			.map(|(t, &base)| {
+				step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice())
+			})
+			.collect();
+		let headers: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+		aggregator.enqueue(&on_device, &headers, &out)?;
+		Ok(step)
+	});
+	match summed {
+		Ok(step) => tch::no_grad(|| take_step(names, theta, &offsets, step, lr)).map(|()| true),
+		Err(e) => {
+			tracing::debug!(error = %e, "outer step on the host path");
+			Ok(false)
+		}
+	}
+}
+
+/// The GPU aggregator for θ's tensors (`names`, on one CUDA device) and the run's codec.
+pub fn gpu_aggregator(
+	names: &[String],
+	theta: &[Tensor],
+	codec: &crate::sparseloco::CodecConfig,
+) -> Result<GpuAggregator, crate::sparseloco::gpu::GpuCodecError> {
+	let shapes: Vec<(String, Vec<usize>)> = names
+		.iter()
+		.zip(theta)
+		.map(|(n, t)| (n.clone(), t.size().iter().map(|&d| d as usize).collect()))
+		.collect();
+	let device = theta.first().map(Tensor::device).unwrap_or(tch::Device::Cpu);
+	GpuAggregator::new(PayloadLayout::new(&shapes, codec)?, device)
+}
+
+/// Where each of `theta`'s tensors starts in one flat buffer of all of them, and its length.
+fn flat_offsets(theta: &[Tensor]) -> (Vec<usize>, usize) {
+	let mut offsets = Vec::with_capacity(theta.len());
+	let mut total = 0usize;
+	for t in theta {
+		offsets.push(total);
+		total += t.numel();
+	}
+	(offsets, total)
+}
+
+/// `θ ← θ − lr·step` with `step` (the aggregate, θ's tensors laid end to end, on θ's device),
+/// all or nothing: refused, with θ unchanged, if any new weight would not be finite.
+fn take_step(
+	names: &[String],
+	theta: &[Tensor],
+	offsets: &[usize],
+	mut step: Tensor,
+	lr: f32,
+) -> Result<(), CodecError> {
+	{
 		// step ← θ − lr·Σ, as −(lr·Σ) + θ: negation is exact, so this is the codec's rounding.
 		let _ = step.g_mul_scalar_(f64::from(lr));
 		let _ = step.neg_();
-		for (t, &base) in theta.iter().zip(&offsets) {
+		for (t, &base) in theta.iter().zip(offsets) {
 			let mut slice = step.narrow(0, base as i64, t.numel() as i64);
 			let _ = slice.g_add_(&t.detach().reshape([-1]).to_kind(Kind::Float));
 		}
 		if !bool::try_from(step.isfinite().all()).unwrap_or(false) {
-			return Err(first_non_finite(names, theta, &offsets, &step));
+			return Err(first_non_finite(names, theta, offsets, &step));
 		}
-		for (t, &base) in theta.iter().zip(&offsets) {
+		for (t, &base) in theta.iter().zip(offsets) {
 			let new = step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice());
 			t.shallow_clone().copy_(&new);
 		}
 		Ok(())
-	})
+	}
 }
 
 /// The codec's error for the first non-finite new weight in `step` (θ's tensors laid end to end).

@@ -60,7 +60,7 @@ pub struct BenchRow {
 	pub seconds: f64,
 	/// CPU seconds the process (both hosts) spent meanwhile, if the OS tells.
 	pub cpu_seconds: Option<f64>,
-	/// CPU seconds of hashing the payload once when serving it (Blake2b-256 alone), if known.
+	/// CPU seconds of hashing the payload once when serving it (BLAKE3 alone), if known.
 	pub hash_cpu_seconds: Option<f64>,
 }
 
@@ -75,7 +75,7 @@ impl BenchRow {
 		Some(self.cpu_seconds? / (self.case.size as f64 / 1e9))
 	}
 
-	/// Blake2b-256 throughput in MB per CPU second, from hashing the payload when serving it.
+	/// BLAKE3 throughput in MB per CPU second, from hashing the payload when serving it.
 	pub fn hash_mb_per_cpu_s(&self) -> Option<f64> {
 		let cpu = self.hash_cpu_seconds.filter(|s| *s > 0.0)?;
 		Some(self.case.size as f64 / cpu / 1e6)
@@ -186,7 +186,7 @@ pub fn markdown(rows: &[BenchRow], context: &str) -> String {
 	let _ = writeln!(out, "# p2p payload transfer benchmark\n\n{context}\n");
 	let _ = writeln!(
 		out,
-		"| payload | transport | cap | seconds | MB/s | Mb/s | ratio to cap | CPU s per GB | Blake2b-256 alone, MB per CPU s |"
+		"| payload | transport | cap | seconds | MB/s | Mb/s | ratio to cap | CPU s per GB | BLAKE3 alone, MB per CPU s |"
 	);
 	let _ = writeln!(out, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
 	for row in rows {

@@ -1,22 +1,23 @@
-//! What a miner commits on chain for a payload: the Blake2b-256 hash of its bytes and their exact
-//! count (`pallet-gauntlet::commit(window, payload_hash, payload_size)`).
+//! What a miner commits on chain for a payload (and a peer for a θ checkpoint): the BLAKE3-256
+//! hash of its bytes and their exact count (`pallet-gauntlet::commit(window, payload_hash,
+//! payload_size)`).
 
 use std::fmt;
 
-/// Bytes of the hash the pallet stores (Blake2b with a 32-byte output, as `sp_core::blake2_256`).
+/// Bytes of the hash the pallet stores (BLAKE3's default 32-byte output).
 pub const HASH_BYTES: usize = 32;
 
 /// The on-chain commitment to one payload.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Commitment {
-	/// Blake2b-256 of the payload bytes.
-	pub hash: [u8; 32],
+	/// BLAKE3 of the payload bytes.
+	pub hash: [u8; HASH_BYTES],
 	/// Exact payload length in bytes.
 	pub size: u64,
 }
 
 impl Commitment {
-	/// The commitment of `payload` (one pass of Blake2b-256 over it).
+	/// The commitment of `payload` (one pass of BLAKE3 over it).
 	pub fn of(payload: &[u8]) -> Self {
 		let mut hasher = PayloadHasher::default();
 		hasher.update(payload);
@@ -53,19 +54,14 @@ impl fmt::Display for Hex<'_> {
 /// Hashes a payload as its bytes arrive, so a fetched payload needs no second pass. `Clone` keeps
 /// the state of a partial transfer, which is what makes resuming a broken one cheap.
 ///
-/// `blake2b_simd` rather than RustCrypto's `blake2`: same digest, but its AVX2 compression
-/// function hashes about 1.4x faster here, and a hash is sequential, so its speed bounds one
-/// transfer whatever the transport (docs/p2p-bench.md).
-#[derive(Clone)]
+/// BLAKE3 rather than Blake2b-256: the fetcher hashes the bytes in the order they arrive, so the
+/// hash's speed on one core bounds one transfer whatever the transport, and Blake2b-256 ran at
+/// 613–625 MB/s on a core of the GPU host, below the 1 GB/s a transfer should reach
+/// (docs/p2p-bench.md). BLAKE3 hashes several 1 KiB chunks at once with SIMD on one core.
+#[derive(Clone, Default)]
 pub struct PayloadHasher {
-	hasher: blake2b_simd::State,
+	hasher: blake3::Hasher,
 	len: u64,
-}
-
-impl Default for PayloadHasher {
-	fn default() -> Self {
-		Self { hasher: blake2b_simd::Params::new().hash_length(HASH_BYTES).to_state(), len: 0 }
-	}
 }
 
 impl PayloadHasher {
@@ -87,9 +83,7 @@ impl PayloadHasher {
 
 	/// The commitment of everything fed.
 	pub fn finish(self) -> Commitment {
-		let mut hash = [0u8; HASH_BYTES];
-		hash.copy_from_slice(self.hasher.finalize().as_bytes());
-		Commitment { hash, size: self.len }
+		Commitment { hash: *self.hasher.finalize().as_bytes(), size: self.len }
 	}
 }
 
@@ -98,11 +92,11 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn empty_payload_has_the_reference_blake2b_256() {
-		// BLAKE2b-256("") from RFC 7693's reference implementation.
+	fn empty_payload_has_the_reference_blake3() {
+		// BLAKE3("") from the BLAKE3 specification's test vectors.
 		assert_eq!(
 			Hex(&Commitment::of(b"").hash).to_string(),
-			"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"
+			"af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 		);
 	}
 

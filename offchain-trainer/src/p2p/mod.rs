@@ -2,11 +2,11 @@
 //! straight from memory, and other miners and validators fetch it over libp2p, verified against
 //! the on-chain commitment before it is decoded.
 //!
-//! - [`commitment`]: the `(Blake2b-256, size)` a miner commits on chain.
+//! - [`commitment`]: the `(BLAKE3, size)` a miner commits on chain.
 //! - [`identity`]: the host's ed25519 key file (mode 0600, created on first run).
 //! - [`endpoint`]: peer id and multiaddrs in the byte form the pallet's registration stores.
 //! - [`config`]: host settings and the matching command-line flags.
-//! - [`wire`]: the `/gauntlet/payload/1` stream protocol.
+//! - [`wire`]: the `/gauntlet/payload/2` stream protocol.
 //! - [`store`]: the bounded store of served payloads.
 //! - [`fetch`]: verified fetching with timeouts, retries and resumption; [`FetchError`].
 //! - `serve`: answering payload requests.

@@ -1,4 +1,4 @@
-//! The payload protocol on one libp2p stream, `/gauntlet/payload/1`:
+//! The payload protocol on one libp2p stream, `/gauntlet/payload/2`:
 //!
 //! ```text
 //! fetcher → server   request: version u8 = 1 | window u64 LE | hash [u8; 32] | offset u64 LE
@@ -12,8 +12,9 @@
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
-/// The stream protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/gauntlet/payload/1");
+/// The stream protocol name. `/2`: the hash in a request is BLAKE3 (it was Blake2b-256 in `/1`), so
+/// a peer of the older protocol fails at negotiation instead of asking for hashes nobody has.
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/gauntlet/payload/2");
 /// Encoded request length.
 pub const REQUEST_LEN: usize = 1 + 8 + 32 + 8;
 const VERSION: u8 = 1;
@@ -23,7 +24,7 @@ const VERSION: u8 = 1;
 pub struct Request {
 	/// The window the payload was committed in.
 	pub window: u64,
-	/// The committed Blake2b-256 hash.
+	/// The committed BLAKE3 hash.
 	pub hash: [u8; 32],
 	/// First byte wanted (non-zero when resuming).
 	pub offset: u64,

@@ -100,31 +100,27 @@ pub fn snapshot(
 	error_feedback: Option<&ErrorBuffers>,
 ) -> Snapshot {
 	let weights = arrays("", model.names(), model.params());
-	snapshot_with_weights(info, weights, model.names(), optimizer, error_feedback)
+	let (m, v) = optimizer.moments();
+	let mut moments = arrays("exp_avg.", model.names(), m);
+	moments.extend(arrays("exp_avg_sq.", model.names(), v));
+	let ef = error_feedback.map(|ef| (ef.beta(), ef.arrays().to_vec()));
+	snapshot_of_arrays(info, weights, moments, optimizer.steps(), ef)
 }
 
-/// [`snapshot`] for a caller that already holds the model's weights on the host (`weights`,
-/// named `names` in parameter order, as `to_array` gives them): only the optimizer moments are
-/// copied from the device.
-pub fn snapshot_with_weights(
+/// A snapshot of state already copied to the host: `weights` in parameter order, `moments` as
+/// `exp_avg.<name>` for every parameter then `exp_avg_sq.<name>`, after `optimizer_steps` AdamW
+/// steps, and the error-feedback buffers with their β.
+pub fn snapshot_of_arrays(
 	mut info: CheckpointInfo,
 	weights: Vec<Array>,
-	names: &[String],
-	optimizer: &AdamW,
-	error_feedback: Option<&ErrorBuffers>,
+	moments: Vec<Array>,
+	optimizer_steps: u64,
+	error_feedback: Option<(f32, Vec<Array>)>,
 ) -> Snapshot {
 	info.format_version = CHECKPOINT_VERSION;
-	info.optimizer_steps = optimizer.steps();
-	info.error_feedback_beta = error_feedback.map(ErrorBuffers::beta);
-	let (m, v) = optimizer.moments();
-	let mut moments = arrays("exp_avg.", names, m);
-	moments.extend(arrays("exp_avg_sq.", names, v));
-	Snapshot {
-		info,
-		model: weights,
-		moments,
-		error_feedback: error_feedback.map(|ef| ef.arrays().to_vec()),
-	}
+	info.optimizer_steps = optimizer_steps;
+	info.error_feedback_beta = error_feedback.as_ref().map(|(beta, _)| *beta);
+	Snapshot { info, model: weights, moments, error_feedback: error_feedback.map(|(_, e)| e) }
 }
 
 /// `dir` with `suffix` appended to its last component (`checkpoint` → `checkpoint.old`).

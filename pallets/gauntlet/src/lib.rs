@@ -398,8 +398,8 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Commit to the payload this miner serves for the current `window`: its Blake2-256 hash
-		/// and exact size. One commitment per miner per window; it cannot be replaced.
+		/// Commit to the payload this miner serves for the current `window`: its BLAKE3 hash
+		/// (32 bytes) and exact size. One commitment per miner per window; it cannot be replaced.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::commit())]
 		pub fn commit(
@@ -532,7 +532,7 @@ pub mod pallet {
 		}
 
 		/// Announce, for the current `window`, a checkpoint (model weights) the caller serves to
-		/// late joiners: its Blake2-256 hash and exact size. Validators and registered miners
+		/// late joiners: its BLAKE3 hash and exact size. Validators and registered miners
 		/// only; one announcement per account per window.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::announce_checkpoint())]

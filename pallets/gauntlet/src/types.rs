@@ -38,7 +38,7 @@ pub const WORST_SCORE: FixedI64 = FixedI64::from_inner(-1_000 * ONE - 1);
 /// What a miner promised about one payload: validators check fetched bytes against it.
 #[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
 pub struct Commitment<BlockNumber> {
-	/// Blake2-256 of the payload bytes.
+	/// BLAKE3 (32 bytes) of the payload bytes.
 	pub payload_hash: [u8; 32],
 	/// Exact payload size in bytes.
 	pub payload_size: u64,
@@ -49,7 +49,7 @@ pub struct Commitment<BlockNumber> {
 /// A checkpoint a validator or miner holds and serves, so late joiners can fetch and verify it.
 #[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
 pub struct CheckpointAnnouncement<BlockNumber> {
-	/// Blake2-256 of the checkpoint bytes.
+	/// BLAKE3 (32 bytes) of the checkpoint bytes.
 	pub checkpoint_hash: [u8; 32],
 	/// Exact checkpoint size in bytes.
 	pub checkpoint_size: u64,

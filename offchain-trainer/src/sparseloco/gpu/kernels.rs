@@ -205,24 +205,51 @@ impl Kernels {
 		Ok(())
 	}
 
-	/// Copies `len` bytes at device address `src` into `dst` on the copy stream, after the work
-	/// enqueued so far on the default stream; later default-stream work runs alongside it.
-	/// `dst` must not be read before [`Self::synchronize`].
+	/// An event marking the work enqueued so far on the default stream.
+	pub fn mark(&self) -> Result<CudaEvent, GpuCodecError> {
+		Ok(self.stream.record_event(None)?)
+	}
+
+	/// Copies `len` bytes at device address `src` into `dst` from byte `at` on, on the copy
+	/// stream, after the work enqueued so far on the default stream; later default-stream work
+	/// runs alongside it. `dst` must not be read before [`Self::synchronize`] or
+	/// [`Self::synchronize_copies`]. Fails (copying nothing) if `dst` is too short.
 	pub fn copy_to_host(
 		&self,
 		src: u64,
 		len: usize,
 		dst: &mut PinnedHostSlice<u8>,
+		at: usize,
 	) -> Result<(), GpuCodecError> {
-		let ready = self.stream.record_event(None)?;
-		self.copy_stream.wait(&ready)?;
-		let host = &mut dst.as_mut_slice()?[..len];
-		// SAFETY: `src` holds `len` bytes (the caller's payload buffer, alive until the copy
-		// stream is synchronised) and `host` is page-locked memory of at least `len` bytes.
+		self.copy_to_host_after(&self.mark()?, src, len, dst, at)
+	}
+
+	/// [`Self::copy_to_host`] after the default-stream work that `ready` marks (see
+	/// [`Self::mark`]), whatever was enqueued there since.
+	pub fn copy_to_host_after(
+		&self,
+		ready: &CudaEvent,
+		src: u64,
+		len: usize,
+		dst: &mut PinnedHostSlice<u8>,
+		at: usize,
+	) -> Result<(), GpuCodecError> {
+		let host = dst
+			.as_mut_slice()?
+			.get_mut(at..at.saturating_add(len))
+			.ok_or(GpuCodecError::TooLarge("a host copy past the end of its buffer"))?;
+		self.copy_stream.wait(ready)?;
+		// SAFETY: `src` holds `len` bytes (the caller's buffer, alive until the copy stream is
+		// synchronised) and `host` is page-locked memory of `len` bytes.
 		unsafe {
 			cudarc::driver::result::memcpy_dtoh_async(host, src, self.copy_stream.cu_stream())?
 		};
 		Ok(())
+	}
+
+	/// Waits for the copies enqueued so far, not for the default stream's work.
+	pub fn synchronize_copies(&self) -> Result<(), GpuCodecError> {
+		Ok(self.copy_stream.synchronize()?)
 	}
 
 	/// Makes the default stream wait for the copies enqueued so far (for timing a whole round).

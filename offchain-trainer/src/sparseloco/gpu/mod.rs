@@ -26,6 +26,7 @@
 use tch::{Device, Kind, Tensor};
 
 pub mod compare;
+mod host_copy;
 mod kernels;
 pub mod layout;
 
@@ -33,6 +34,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaEvent, DriverError, PinnedHostSlice};
 
+pub use self::host_copy::{HostCopier, HostCopyInFlight};
 pub use self::kernels::{
 	compile as compile_kernels, load_module, MAX_PEERS, SOURCE as KERNEL_SOURCE,
 };
@@ -286,7 +288,7 @@ impl GpuCompressor {
 		unsafe {
 			self.kernels.compress(&b, tensors, chunks, beta, error_feedback, self.config.range)?;
 		}
-		self.kernels.copy_to_host(b.payload, self.layout.payload_len(), &mut self.host)?;
+		self.kernels.copy_to_host(b.payload, self.layout.payload_len(), &mut self.host, 0)?;
 		if error_feedback {
 			// SAFETY: as above, after `compress` on the same buffers.
 			unsafe { self.kernels.subtract(&b, chunks)? };
