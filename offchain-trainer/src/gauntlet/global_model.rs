@@ -1,7 +1,8 @@
 //! The global weights θ_W every peer holds at the start of window W. They change only through
 //! [`GlobalModel::advance`]: the chain-selected contributions of the window, applied in account
-//! order on θ's own device ([`apply_payloads`], bit-identical to the codec on the host), so every
-//! peer that applies the same bytes gets the same bits, whatever its device.
+//! order on θ's own device ([`apply_payloads_on_gpu`] on a GPU, else [`apply_payloads`]; both
+//! bit-identical to the codec on the host), so every peer that applies the same bytes gets the
+//! same bits, whatever its device.
 
 use crate::outer::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator};
 use crate::sparseloco::gpu::GpuAggregator;

@@ -252,9 +252,8 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			entry.seconds.insert("compress".into(), compress.as_secs_f64());
 		}
 		drop(theta);
-		entry.global_weights = match hashing.await {
-			Ok(Ok(hash)) => hex(&hash),
-			Ok(Err(e)) => format!("(no hash: {e})"),
+		entry.global_weights = match hashing.await.map_err(|e| e.to_string()).and_then(|h| h) {
+			Ok(hash) => hex(&hash),
 			Err(e) => format!("(no hash: {e})"),
 		};
 		let bytes = match built {
