@@ -189,14 +189,7 @@ fn check_miner_round(
 ) -> Result<bool> {
 	let cfg = CodecConfig::default();
 	let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
-	tch::manual_seed(11);
-	let theta: Vec<Tensor> = shapes
-		.iter()
-		.map(|(_, s)| {
-			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
-			Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 0.02
-		})
-		.collect();
+	let theta = random_weights(shapes, device, 11);
 	let mut host = ErrorBuffers::new(DEFAULT_BETA)?;
 	let mut on_device = GpuErrorBuffers::new(&host, &names, &theta, &cfg)?;
 	let mut equal_rounds = 0;
@@ -208,11 +201,7 @@ fn check_miner_round(
 		equal_rounds += usize::from(got == want);
 	}
 
-	let sync = || {
-		if let Device::Cuda(n) = device {
-			tch::Cuda::synchronize(n as i64);
-		}
-	};
+	let sync = || synchronize(device);
 	let named: Vec<(&str, &Tensor)> = names.iter().map(String::as_str).zip(&theta).collect();
 	let copies = HostCopies::for_device(device);
 	// Once untimed: the first copy pins its buffer.
@@ -253,19 +242,8 @@ fn check_outer_step(
 ) -> Result<bool> {
 	let lr = crate::sparseloco::DEFAULT_OUTER_LR;
 	let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
-	tch::manual_seed(7);
-	let theta: Vec<Tensor> = shapes
-		.iter()
-		.map(|(_, s)| {
-			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
-			Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 0.02
-		})
-		.collect();
-	let sync = || {
-		if let Device::Cuda(n) = device {
-			tch::Cuda::synchronize(n as i64);
-		}
-	};
+	let theta = random_weights(shapes, device, 7);
+	let sync = || synchronize(device);
 	let (mut host_s, mut device_s, mut aggregator_s) = (Vec::new(), Vec::new(), Vec::new());
 	let mut want = Vec::new();
 	let mut got = Vec::new();
@@ -316,4 +294,23 @@ fn check_outer_step(
 		"aggregator_s": super::median(&aggregator_s),
 	}));
 	Ok(exact && aggregator_exact)
+}
+
+/// Weights like a freshly initialised model's (N(0, 0.02²)) for `shapes` on `device`, from `seed`.
+fn random_weights(shapes: &[(String, Vec<usize>)], device: Device, seed: i64) -> Vec<Tensor> {
+	tch::manual_seed(seed);
+	shapes
+		.iter()
+		.map(|(_, s)| {
+			let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
+			Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 0.02
+		})
+		.collect()
+}
+
+/// Waits for `device`'s queued work, so that a host clock times it.
+fn synchronize(device: Device) {
+	if let Device::Cuda(n) = device {
+		tch::Cuda::synchronize(n as i64);
+	}
 }
