@@ -59,8 +59,6 @@ struct MinerState {
 	global: GlobalModel,
 	optimizer: AdamW,
 	error_feedback: ErrorFeedback,
-	/// How long the last window's compression took (pseudo-gradient, error feedback, codec).
-	compress: Option<std::time::Duration>,
 	stale: Option<Vec<u8>>,
 	/// Resumed from a checkpoint and not yet confirmed by a peer's (see `majority_disagrees`).
 	recovering: bool,
@@ -245,12 +243,10 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			&me,
 			window,
 			&role_metrics,
+			&mut entry.seconds,
 		)
 		.await;
 		entry.seconds.insert("compute".into(), computed.elapsed().as_secs_f64());
-		if let Some(compress) = state.compress.take() {
-			entry.seconds.insert("compress".into(), compress.as_secs_f64());
-		}
 		drop(theta);
 		entry.global_weights = match hashing.await.map_err(|e| e.to_string()).and_then(|h| h) {
 			Ok(hash) => hex(&hash),
@@ -411,7 +407,6 @@ async fn initial_state(
 			global: GlobalModel::new(c.model, window, run_seed, max_payload),
 			optimizer: c.optimizer,
 			error_feedback,
-			compress: None,
 			stale: None,
 			recovering: true,
 		});
@@ -424,7 +419,7 @@ async fn initial_state(
 	let optimizer = AdamW::new(global.model().params(), setup.train.adamw);
 	let error_feedback = ErrorBuffers::new(params.error_feedback_beta)?;
 	let error_feedback = ErrorFeedback::new(error_feedback, global.model(), &params.codec);
-	Ok(MinerState { global, optimizer, error_feedback, compress: None, stale: None, recovering })
+	Ok(MinerState { global, optimizer, error_feedback, stale: None, recovering })
 }
 
 /// The local checkpoint being written on its own thread, while the window's training goes on.
@@ -454,7 +449,8 @@ impl CheckpointWriter {
 struct PendingSnapshot {
 	info: CheckpointInfo,
 	copy: PendingCopy,
-	tensors: usize,
+	/// How many of the copied arrays are [`checkpoint::state_tensors`]' (the rest: error feedback).
+	state_len: usize,
 	optimizer_steps: u64,
 	beta: f32,
 	/// The error feedback when it is on the host (copied in line); `None`: in `copy`.
@@ -464,14 +460,12 @@ struct PendingSnapshot {
 impl PendingSnapshot {
 	/// Waits for the copy and assembles the snapshot.
 	fn wait(self) -> Result<checkpoint::Snapshot> {
-		let mut weights = self.copy.wait().context("copying the checkpoint to the host")?;
-		let device_error_feedback = weights.split_off(3 * self.tensors);
-		let moments = weights.split_off(self.tensors);
+		let mut state = self.copy.wait().context("copying the checkpoint to the host")?;
+		let device_error_feedback = state.split_off(self.state_len);
 		let ef = self.host_error_feedback.unwrap_or(device_error_feedback);
 		Ok(checkpoint::snapshot_of_arrays(
 			self.info,
-			weights,
-			moments,
+			state,
 			self.optimizer_steps,
 			Some((self.beta, ef)),
 		))
@@ -496,15 +490,10 @@ fn local_checkpoint(
 		run_seed: args.peer.run_seed,
 		error_feedback_beta: None,
 	};
-	let model = state.global.model();
-	let names = model.names();
-	let (m, v) = state.optimizer.moments();
-	let m_names: Vec<String> = names.iter().map(|n| format!("exp_avg.{n}")).collect();
-	let v_names: Vec<String> = names.iter().map(|n| format!("exp_avg_sq.{n}")).collect();
+	let state_tensors = checkpoint::state_tensors(state.global.model(), &state.optimizer);
 	let mut named: Vec<(&str, &tch::Tensor)> =
-		names.iter().map(String::as_str).zip(model.params()).collect();
-	named.extend(m_names.iter().map(String::as_str).zip(m));
-	named.extend(v_names.iter().map(String::as_str).zip(v));
+		state_tensors.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+	let state_len = named.len();
 	let (beta, host_error_feedback) = match &state.error_feedback {
 		ErrorFeedback::Host(ef) => (ef.beta(), Some(ef.arrays().to_vec())),
 		ErrorFeedback::Device(ef) => {
@@ -515,7 +504,7 @@ fn local_checkpoint(
 	Ok(PendingSnapshot {
 		info,
 		copy: copies.start(&named).context("copying the checkpoint to the host")?,
-		tensors: names.len(),
+		state_len,
 		optimizer_steps: state.optimizer.steps(),
 		beta,
 		host_error_feedback,
@@ -661,7 +650,8 @@ impl PendingCommit {
 	}
 }
 
-/// This window's contribution bytes and mean training loss, per the behaviour.
+/// This window's contribution bytes and mean training loss, per the behaviour. The seconds of
+/// compressing go into `seconds` (the journal entry's) when it trains.
 #[allow(clippy::too_many_arguments)]
 async fn build_contribution(
 	args: &MinerArgs,
@@ -673,6 +663,7 @@ async fn build_contribution(
 	me: &AccountId,
 	window: Window,
 	role_metrics: &RoleMetrics,
+	seconds: &mut std::collections::BTreeMap<String, f64>,
 ) -> Result<Option<(Vec<u8>, Option<f64>)>> {
 	let behaviour = args.behaviour;
 	if behaviour == Behaviour::Copy {
@@ -687,7 +678,7 @@ async fn build_contribution(
 		let timer = role_metrics.phase("train");
 		let started = Instant::now();
 		let identity = behaviour.data_identity(me.as_ref());
-		let (payload, loss) = tokio::task::block_in_place(|| {
+		let (payload, loss, compress) = tokio::task::block_in_place(|| {
 			train_window(
 				state,
 				&setup.dataset,
@@ -699,6 +690,7 @@ async fn build_contribution(
 			)
 		})?;
 		timer.observe_duration();
+		seconds.insert("compress".into(), compress.as_secs_f64());
 		let tokens = (params.inner_steps * setup.train.batch_seqs * setup.dataset.seq_len()) as f64;
 		role_metrics.tokens_per_second.set(tokens / started.elapsed().as_secs_f64());
 		role_metrics.train_loss.set(loss);
@@ -716,8 +708,8 @@ async fn build_contribution(
 }
 
 /// H inner steps from θ on the pages of `identity` in `window`; returns the compressed
-/// pseudo-gradient (error feedback applied; wire bytes) and the mean loss, and leaves the model
-/// at θ.
+/// pseudo-gradient (error feedback applied; wire bytes), the mean loss and how long the
+/// compression took, and leaves the model at θ.
 fn train_window(
 	state: &mut MinerState,
 	dataset: &Dataset,
@@ -726,7 +718,7 @@ fn train_window(
 	identity: &[u8],
 	run_seed: u64,
 	window: Window,
-) -> Result<(Vec<u8>, f64)> {
+) -> Result<(Vec<u8>, f64, std::time::Duration)> {
 	let model = state.global.model();
 	let theta = model.snapshot();
 	let b = train.batch_seqs;
@@ -749,9 +741,9 @@ fn train_window(
 	let payload = result.and_then(|()| {
 		state.error_feedback.step(model.names(), &theta, model.params(), &params.codec)
 	});
-	state.compress = Some(compressing.elapsed());
+	let compress = compressing.elapsed();
 	model.assign(&theta);
-	Ok((payload?, total / params.inner_steps as f64))
+	Ok((payload?, total / params.inner_steps as f64, compress))
 }
 
 /// Waits for `victim`'s commitment in `window`, fetches its contribution and returns the same

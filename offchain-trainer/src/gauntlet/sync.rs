@@ -17,8 +17,8 @@ pub const SAMPLE_LEN: usize = 256;
 /// Steps behind at which the sync score reaches 0.
 pub const MAX_STEPS_BEHIND: u64 = 5;
 /// Relative tolerance of a sample match: peers agree bit for bit on any device (the outer step,
-/// `outer::apply_payloads`, rounds exactly as the codec does), so only a genuinely different θ
-/// misses it.
+/// `outer::apply_payloads` or `outer::apply_payloads_on_gpu`, rounds exactly as the codec
+/// does), so only a genuinely different θ misses it.
 const MATCH_TOLERANCE: f32 = 1e-5;
 
 /// The sync score of a miner `steps_behind` outer steps behind.

@@ -167,23 +167,21 @@ fn take_step(
 	mut step: Tensor,
 	lr: f32,
 ) -> Result<(), CodecError> {
-	{
-		// step ← θ − lr·Σ, as −(lr·Σ) + θ: negation is exact, so this is the codec's rounding.
-		let _ = step.g_mul_scalar_(f64::from(lr));
-		let _ = step.neg_();
-		for (t, &base) in theta.iter().zip(offsets) {
-			let mut slice = step.narrow(0, base as i64, t.numel() as i64);
-			let _ = slice.g_add_(&t.detach().reshape([-1]).to_kind(Kind::Float));
-		}
-		if !bool::try_from(step.isfinite().all()).unwrap_or(false) {
-			return Err(first_non_finite(names, theta, offsets, &step));
-		}
-		for (t, &base) in theta.iter().zip(offsets) {
-			let new = step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice());
-			t.shallow_clone().copy_(&new);
-		}
-		Ok(())
+	// step ← θ − lr·Σ, as −(lr·Σ) + θ: negation is exact, so this is the codec's rounding.
+	let _ = step.g_mul_scalar_(f64::from(lr));
+	let _ = step.neg_();
+	for (t, &base) in theta.iter().zip(offsets) {
+		let mut slice = step.narrow(0, base as i64, t.numel() as i64);
+		let _ = slice.g_add_(&t.detach().reshape([-1]).to_kind(Kind::Float));
 	}
+	if !bool::try_from(step.isfinite().all()).unwrap_or(false) {
+		return Err(first_non_finite(names, theta, offsets, &step));
+	}
+	for (t, &base) in theta.iter().zip(offsets) {
+		let new = step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice());
+		t.shallow_clone().copy_(&new);
+	}
+	Ok(())
 }
 
 /// The codec's error for the first non-finite new weight in `step` (θ's tensors laid end to end).

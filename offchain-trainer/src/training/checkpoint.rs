@@ -77,8 +77,19 @@ pub struct Checkpoint {
 	pub error_feedback: Option<ErrorBuffers>,
 }
 
-fn arrays(prefix: &str, names: &[String], tensors: &[tch::Tensor]) -> Vec<Array> {
-	names.iter().zip(tensors).map(|(n, t)| to_array(&format!("{prefix}{n}"), t)).collect()
+/// The model's weights and the optimizer's moments named as a checkpoint stores them, in the
+/// order [`snapshot_of_arrays`] takes them: the weights in parameter order, then
+/// `exp_avg.<name>` of every parameter, then `exp_avg_sq.<name>`.
+pub fn state_tensors<'a>(
+	model: &'a TrainableModel,
+	optimizer: &'a AdamW,
+) -> Vec<(String, &'a tch::Tensor)> {
+	let (m, v) = optimizer.moments();
+	let mut named = Vec::with_capacity(3 * model.names().len());
+	for (prefix, tensors) in [("", model.params()), ("exp_avg.", m), ("exp_avg_sq.", v)] {
+		named.extend(model.names().iter().zip(tensors).map(|(n, t)| (format!("{prefix}{n}"), t)));
+	}
+	named
 }
 
 /// A checkpoint copied to host memory: what [`Snapshot::write`] puts on disk, possibly on another
@@ -99,24 +110,22 @@ pub fn snapshot(
 	optimizer: &AdamW,
 	error_feedback: Option<&ErrorBuffers>,
 ) -> Snapshot {
-	let weights = arrays("", model.names(), model.params());
-	let (m, v) = optimizer.moments();
-	let mut moments = arrays("exp_avg.", model.names(), m);
-	moments.extend(arrays("exp_avg_sq.", model.names(), v));
+	let state = state_tensors(model, optimizer).iter().map(|(n, t)| to_array(n, t)).collect();
 	let ef = error_feedback.map(|ef| (ef.beta(), ef.arrays().to_vec()));
-	snapshot_of_arrays(info, weights, moments, optimizer.steps(), ef)
+	snapshot_of_arrays(info, state, optimizer.steps(), ef)
 }
 
-/// A snapshot of state already copied to the host: `weights` in parameter order, `moments` as
-/// `exp_avg.<name>` for every parameter then `exp_avg_sq.<name>`, after `optimizer_steps` AdamW
-/// steps, and the error-feedback buffers with their β.
+/// A snapshot of state already copied to the host: `state` as [`state_tensors`] lists it (so
+/// its first third are the weights), after `optimizer_steps` AdamW steps, and the
+/// error-feedback buffers with their β.
 pub fn snapshot_of_arrays(
 	mut info: CheckpointInfo,
-	weights: Vec<Array>,
-	moments: Vec<Array>,
+	mut state: Vec<Array>,
 	optimizer_steps: u64,
 	error_feedback: Option<(f32, Vec<Array>)>,
 ) -> Snapshot {
+	let moments = state.split_off(state.len() / 3);
+	let weights = state;
 	info.format_version = CHECKPOINT_VERSION;
 	info.optimizer_steps = optimizer_steps;
 	info.error_feedback_beta = error_feedback.as_ref().map(|(beta, _)| *beta);
