@@ -10,4 +10,12 @@ export LIBTORCH_USE_PYTORCH=1
 export PATH="$GAUNTLET_VENV/bin:$HOME/.cargo/bin:$PATH"
 _torch_lib="$(ls -d "$GAUNTLET_VENV"/lib/python3*/site-packages/torch/lib 2>/dev/null | head -n1 || true)"
 [ -n "$_torch_lib" ] && export LD_LIBRARY_PATH="$_torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-unset _torch_lib
+# NVIDIA's libnvrtc from the same venv: the unit tests compile the CUDA kernels with it (no GPU
+# needed), so a kernel that does not compile fails here rather than on the GPU machine.
+for _d in "$GAUNTLET_VENV"/lib/python3*/site-packages/nvidia/*/lib; do
+	if ls "$_d"/libnvrtc.so* >/dev/null 2>&1; then
+		export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$_d"
+		break
+	fi
+done
+unset _torch_lib _d

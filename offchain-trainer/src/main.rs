@@ -15,6 +15,7 @@ use offchain_trainer::model::{ModelConfig, Precision};
 use offchain_trainer::payload_file::{compress_file, decompress_file};
 use offchain_trainer::simulate::{self, report, Method, SimConfig};
 use offchain_trainer::sparseloco::CodecConfig;
+use offchain_trainer::training::Backward;
 
 #[derive(Debug, Parser)]
 #[command(name = "gauntlet-trainer", version, about = "SparseLoCo trainer for the Gauntlet chain")]
@@ -76,6 +77,9 @@ enum Command {
 	/// Check the GPU codec against the CPU codec on the same input; JSON lines on stdout, exit
 	/// status 1 on any disagreement.
 	CheckCodec(CheckCodecArgs),
+	/// Check the fused training pass against autograd on the GPU (each kernel, then a model's
+	/// gradients); JSON lines on stdout, exit status 1 on any disagreement.
+	CheckFused(CheckFusedArgs),
 	/// Benchmark training steps (tokens/s, MFU); a JSON line on stdout.
 	BenchTrain(BenchTrainArgs),
 	/// Mine: register, train every window, serve and commit contributions.
@@ -138,6 +142,22 @@ struct CheckCodecArgs {
 }
 
 #[derive(Debug, Args)]
+struct CheckFusedArgs {
+	/// CUDA device (cuda or cuda:N).
+	#[arg(long, default_value = "cuda")]
+	device: DeviceChoice,
+	/// Built-in model.
+	#[arg(long, default_value = "124m")]
+	config: String,
+	/// Tokens per sequence.
+	#[arg(long, default_value_t = 1024)]
+	seq: i64,
+	/// Sequences.
+	#[arg(long, default_value_t = 2)]
+	batch: i64,
+}
+
+#[derive(Debug, Args)]
 struct BenchTrainArgs {
 	/// CUDA device (cuda or cuda:N).
 	#[arg(long, default_value = "cuda")]
@@ -160,6 +180,9 @@ struct BenchTrainArgs {
 	/// Dense bf16 peak of the GPU in TFLOP/s (H100/H200 SXM: 989).
 	#[arg(long, default_value_t = 989.0)]
 	peak_tflops: f64,
+	/// How gradients are computed: the fused pass (the trainer's default on CUDA) or autograd.
+	#[arg(long, value_enum, default_value = "fused")]
+	backward: Backward,
 }
 
 #[derive(Debug, Args)]
@@ -466,7 +489,20 @@ fn main() -> Result<()> {
 			steps: a.steps,
 			warmup: a.warmup,
 			peak_tflops: a.peak_tflops,
+			backward: a.backward,
 		})?,
+		Command::CheckFused(a) => {
+			let ok = gpu_bench::fused::run(&gpu_bench::fused::FusedCheckArgs {
+				device: a.device.resolve()?,
+				model: a.config,
+				seq: a.seq,
+				batch: a.batch,
+			})?;
+			anyhow::ensure!(
+				ok,
+				"the fused training pass disagrees with autograd (see the JSON lines)"
+			);
+		}
 		Command::Miner(args) => runtime()?.block_on(miner::run(*args))?,
 		Command::Validator(args) => runtime()?.block_on(validator::run(*args))?,
 		Command::AddValidator { node, sudo, validator } => runtime()?.block_on(async {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU benchmark set in one go, on one CUDA machine: the GPU codec checked against the CPU
-# codec, the codec round and the 20-peer aggregation (Rust GPU codec vs Templar-style eager
-# PyTorch), and training throughput (Rust/tch vs PyTorch eager and torch.compile), all on the same
+# codec, the fused training pass checked against autograd, the codec round and the 20-peer aggregation (Rust GPU codec vs Templar-style eager
+# PyTorch), and training throughput (Rust/tch, fused pass and autograd, vs PyTorch eager and torch.compile), all on the same
 # GPU in the same run. Writes docs/gpu-bench.md (GPU, date, versions, command, tables).
 #
 #   bash scripts/gpu/bench.sh [path/to/gauntlet-trainer]
@@ -61,6 +61,7 @@ fi
 declare -A BATCH=([124m]=8 [1b]=4)
 
 step check_codec "$BIN" check-codec --model "$CHECK_MODEL" --rounds 3 --peers 5
+step check_fused "$BIN" check-fused --config "$CHECK_MODEL"
 step rust_codec "$BIN" bench-codec --params "$SIZES" --rounds "$ROUNDS" --warmup 3 \
 	--aggregate-params "$AGG" --peers "$PEERS" --cpu-params "$CPU"
 step torch_codec "$PY" scripts/gpu/reference_codec.py --params "$SIZES" --rounds "$ROUNDS" \
@@ -70,7 +71,10 @@ step torch_codec_loop "$PY" scripts/gpu/reference_codec.py --layout per-tensor -
 	--rounds 5 --warmup 2 --aggregate-params ""
 for m in $MODELS; do
 	b="${BATCH[$m]}"
-	step "rust_train_$m" "$BIN" bench-train --config "$m" --seq 2048 --batch "$b" --steps "$STEPS" --warmup 3
+	step "rust_fused_train_$m" "$BIN" bench-train --config "$m" --seq 2048 --batch "$b" \
+		--steps "$STEPS" --warmup 3 --backward fused
+	step "rust_train_$m" "$BIN" bench-train --config "$m" --seq 2048 --batch "$b" \
+		--steps "$STEPS" --warmup 3 --backward autograd
 	step "torch_eager_$m" "$PY" scripts/gpu/reference_model.py --config "$m" --mode eager \
 		--seq 2048 --batch "$b" --steps "$STEPS" --warmup 3
 	step "torch_compile_$m" "$PY" scripts/gpu/reference_model.py --config "$m" --mode compile \

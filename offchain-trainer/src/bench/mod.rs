@@ -1,10 +1,11 @@
-//! GPU benchmarks and checks behind `gauntlet-trainer bench-codec`, `check-codec` and
-//! `bench-train`. Each prints one JSON object per measurement on stdout (`scripts/gpu/bench.sh`
+//! GPU benchmarks and checks behind `gauntlet-trainer bench-codec`, `check-codec`, `check-fused`
+//! and `bench-train`. Each prints one JSON object per measurement on stdout (`scripts/gpu/bench.sh`
 //! collects them next to the PyTorch reference's into `docs/gpu-bench.md`) and logs progress on
 //! stderr. Speed targets live in that table, never in tests.
 
 pub mod check;
 pub mod codec;
+pub mod fused;
 pub mod train;
 
 use serde_json::Value;

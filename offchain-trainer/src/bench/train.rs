@@ -10,7 +10,7 @@ use tch::{Device, Kind, Tensor};
 use super::emit;
 use crate::data::Batch;
 use crate::model::{ModelConfig, Precision};
-use crate::training::{train_step, AdamW, TrainConfig, TrainableModel};
+use crate::training::{train_step, AdamW, Backward, TrainConfig, TrainableModel};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub struct TrainBenchArgs {
 	pub warmup: usize,
 	/// The device's dense bf16 peak in TFLOP/s (989 for an H100 or H200 SXM).
 	pub peak_tflops: f64,
+	/// How gradients are computed.
+	pub backward: Backward,
 }
 
 /// Training FLOPs per token: `6·N + 12·L·d·T` (N parameters with the tied embedding counted once,
@@ -47,7 +49,17 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
 		args.seq,
 		config.max_seq_len
 	);
-	let model = TrainableModel::new(&config, args.device, Precision::Bf16, 0);
+	let mut model = TrainableModel::new(&config, args.device, Precision::Bf16, 0);
+	model.set_backward(args.backward);
+	ensure!(
+		model.backward() == args.backward,
+		"{:?} pass unavailable (see the log)",
+		args.backward
+	);
+	let implementation = match args.backward {
+		Backward::Autograd => "rust-tch",
+		Backward::Fused => "rust-tch-fused",
+	};
 	let mut optimizer = AdamW::new(model.params(), Default::default());
 	let train = TrainConfig {
 		batch_seqs: args.batch as usize,
@@ -89,7 +101,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
 	let tokens_per_s = (args.batch * args.seq) as f64 * args.steps as f64 / seconds;
 	let mfu = flops_per_token(&config, args.seq) * tokens_per_s / (args.peak_tflops * 1e12);
 	emit(&json!({
-		"bench": "train", "impl": "rust-tch", "model": args.model, "params": config.param_count(),
+		"bench": "train", "impl": implementation, "model": args.model, "params": config.param_count(),
 		"seq": args.seq, "batch": args.batch, "steps": args.steps,
 		"step_ms": seconds * 1e3 / args.steps as f64, "tokens_per_s": tokens_per_s, "mfu": mfu,
 		"loss": loss, "first_loss": first_loss, "future_token_leak": leak,

@@ -20,13 +20,13 @@ pub fn repeat_kv(xs: &Tensor, n_rep: i64) -> Tensor {
 /// Query, key, value and output projections of one block (`wq`, `wk`, `wv`, `wo`).
 #[derive(Debug)]
 pub struct Attention {
-	wq: Linear,
-	wk: Linear,
-	wv: Linear,
-	wo: Linear,
-	n_heads: i64,
-	n_kv_heads: i64,
-	head_dim: i64,
+	pub(in crate::model) wq: Linear,
+	pub(in crate::model) wk: Linear,
+	pub(in crate::model) wv: Linear,
+	pub(in crate::model) wo: Linear,
+	pub(in crate::model) n_heads: i64,
+	pub(in crate::model) n_kv_heads: i64,
+	pub(in crate::model) head_dim: i64,
 }
 
 impl Attention {

@@ -15,11 +15,11 @@ const INIT_STD: f64 = 0.02;
 
 /// One pre-norm block: `h = x + attn(norm(x))`, `y = h + mlp(norm(h))`.
 #[derive(Debug)]
-struct Block {
-	attention_norm: RmsNorm,
-	attention: Attention,
-	ffn_norm: RmsNorm,
-	feed_forward: SwiGlu,
+pub(in crate::model) struct Block {
+	pub(in crate::model) attention_norm: RmsNorm,
+	pub(in crate::model) attention: Attention,
+	pub(in crate::model) ffn_norm: RmsNorm,
+	pub(in crate::model) feed_forward: SwiGlu,
 }
 
 impl Block {
@@ -52,12 +52,12 @@ impl Block {
 #[derive(Debug)]
 pub struct Llama {
 	config: ModelConfig,
-	tok_embeddings: Tensor,
-	layers: Vec<Block>,
-	norm: RmsNorm,
-	output: Option<Linear>,
-	rope: Rotary,
-	kind: Kind,
+	pub(in crate::model) tok_embeddings: Tensor,
+	pub(in crate::model) layers: Vec<Block>,
+	pub(in crate::model) norm: RmsNorm,
+	pub(in crate::model) output: Option<Linear>,
+	pub(in crate::model) rope: Rotary,
+	pub(in crate::model) kind: Kind,
 }
 
 impl Llama {

@@ -7,9 +7,9 @@ use super::linear::Linear;
 /// Gate (`w1`), up (`w3`) and down (`w2`) projections, named as in Meta's LLaMA checkpoints.
 #[derive(Debug)]
 pub struct SwiGlu {
-	w1: Linear,
-	w2: Linear,
-	w3: Linear,
+	pub(in crate::model) w1: Linear,
+	pub(in crate::model) w2: Linear,
+	pub(in crate::model) w3: Linear,
 }
 
 impl SwiGlu {

@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod config;
+pub mod fused;
 pub mod linear;
 pub mod llama;
 pub mod mlp;

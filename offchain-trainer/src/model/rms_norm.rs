@@ -8,7 +8,7 @@ use tch::{nn, Kind, Tensor};
 pub struct RmsNorm {
 	/// The per-channel gain `g`, initialised to one.
 	pub weight: Tensor,
-	eps: f64,
+	pub(in crate::model) eps: f64,
 }
 
 impl RmsNorm {

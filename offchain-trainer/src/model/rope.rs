@@ -5,8 +5,8 @@ use tch::{Device, Kind, Tensor};
 /// Precomputed cosine and sine tables, `(max_seq_len, head_dim)` each, in fp32.
 #[derive(Debug)]
 pub struct Rotary {
-	cos: Tensor,
-	sin: Tensor,
+	pub(in crate::model) cos: Tensor,
+	pub(in crate::model) sin: Tensor,
 }
 
 impl Rotary {
@@ -20,6 +20,11 @@ impl Rotary {
 		let angles = positions.outer(&inv_freq);
 		let angles = Tensor::cat(&[&angles, &angles], -1);
 		Self { cos: angles.cos(), sin: angles.sin() }
+	}
+
+	/// The cosine and sine tables, `(max_seq_len, head_dim)` f32 each.
+	pub fn tables(&self) -> (&Tensor, &Tensor) {
+		(&self.cos, &self.sin)
 	}
 
 	/// Rotates `xs` of shape `(batch, heads, seq, head_dim)`, position `i` by its angle.

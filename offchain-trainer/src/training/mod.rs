@@ -13,7 +13,7 @@ pub use fused::FusedAdamW;
 pub use optimizer::{AdamW, AdamWConfig};
 pub use schedule::LrSchedule;
 pub use step::{accumulate_gradients, apply_step, clip_grad_norm, train_step, StepStats};
-pub use trainable::TrainableModel;
+pub use trainable::{Backward, TrainableModel};
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,17 @@
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::data::Batch;
+use crate::model::fused::{FusedOps, FusedPass};
 use crate::model::{Llama, ModelConfig, Precision};
+
+/// How the gradients of a training step are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backward {
+	/// libtorch's autograd through [`Llama::loss`] (the CPU's path: bit-reproducible there).
+	Autograd,
+	/// The hand-written pass with fused kernels ([`FusedPass`]); the default on CUDA.
+	Fused,
+}
 
 /// The decoder, its [`nn::VarStore`], and its parameters sorted by name (the order every
 /// optimizer state, pseudo-gradient and checkpoint uses).
@@ -14,6 +24,8 @@ pub struct TrainableModel {
 	llama: Llama,
 	names: Vec<String>,
 	params: Vec<Tensor>,
+	/// The fused pass when the model trains through it, `None` for autograd.
+	fused: Option<FusedPass>,
 }
 
 impl TrainableModel {
@@ -25,7 +37,45 @@ impl TrainableModel {
 		let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
 		named.sort_by(|a, b| a.0.cmp(&b.0));
 		let (names, params) = named.into_iter().unzip();
-		Self { _vs: vs, llama, names, params }
+		let mut model = Self { _vs: vs, llama, names, params, fused: None };
+		if device.is_cuda() {
+			model.set_backward(Backward::Fused);
+		}
+		model
+	}
+
+	/// Chooses how gradients are computed. [`Backward::Fused`] falls back to autograd, with a
+	/// warning, when the kernels cannot be loaded or do not fit the model (bf16 activations,
+	/// width ≤ 4096); on the CPU it runs the reference operations (what its tests check).
+	pub fn set_backward(&mut self, backward: Backward) {
+		self.fused = match backward {
+			Backward::Autograd => None,
+			Backward::Fused => match FusedOps::for_device(self.device()).map(FusedPass::new) {
+				Ok(pass) if pass.supports(&self.llama) => Some(pass),
+				Ok(_) => {
+					tracing::info!("fused training pass does not fit this model; using autograd");
+					None
+				}
+				Err(e) => {
+					tracing::warn!(error = %e, "fused training pass unavailable; using autograd");
+					None
+				}
+			},
+		};
+	}
+
+	/// How gradients are computed now.
+	pub fn backward(&self) -> Backward {
+		if self.fused.is_some() {
+			Backward::Fused
+		} else {
+			Backward::Autograd
+		}
+	}
+
+	/// The fused pass, when gradients go through it.
+	pub fn fused(&self) -> Option<&FusedPass> {
+		self.fused.as_ref()
 	}
 
 	/// The decoder.

@@ -36,7 +36,7 @@ use cudarc::driver::{CudaEvent, DriverError, PinnedHostSlice};
 
 pub use self::host_copy::{HostCopier, HostCopyInFlight};
 pub use self::kernels::{
-	compile as compile_kernels, load_module, MAX_PEERS, SOURCE as KERNEL_SOURCE,
+	compile as compile_kernels, compile_source, load_module, MAX_PEERS, SOURCE as KERNEL_SOURCE,
 };
 use self::kernels::{Kernels, RoundBuffers};
 use self::layout::{PayloadLayout, DESC_WORDS};
