@@ -18,6 +18,7 @@ use std::sync::Arc;
 use cudarc::driver::{CudaFunction, CudaStream, LaunchConfig, PushKernelArg};
 use tch::{Device, Kind, Tensor};
 
+use crate::model::ModelConfig;
 use crate::sparseloco::gpu::{load_module, GpuCodecError};
 
 /// The CUDA source, built into the binary.
@@ -26,8 +27,11 @@ const SOURCE: &str = include_str!("kernels.cu");
 /// Threads per block (`THREADS` in the source).
 const THREADS: u32 = 256;
 
-/// Widest row the norm kernels take (`THREADS * MAX_COLS` in the source).
-const MAX_NORM_WIDTH: i64 = 4096;
+/// Warps per block (`WARPS` in the source).
+const WARPS: i64 = THREADS as i64 / 32;
+
+/// Widest row the norm backward kernel takes (`32 * 8 * MAX_VECS` in the source).
+const MAX_NORM_WIDTH: i64 = 2048;
 
 /// Why the fused pass cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +84,23 @@ fn launch(grid: u32) -> LaunchConfig {
 	LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 }
 }
 
+/// One block per row.
+fn row_grid(rows: i64) -> Result<u32, FusedPassError> {
+	u32::try_from(rows)
+		.ok()
+		.filter(|&r| r > 0 && r < i32::MAX as u32)
+		.ok_or_else(|| FusedPassError::NotApplicable(format!("{rows} rows for one launch")))
+}
+
+/// A shape condition of the kernels (they move rows in 16-byte words).
+fn require(ok: bool, what: &str) -> Result<(), FusedPassError> {
+	if ok {
+		Ok(())
+	} else {
+		Err(FusedPassError::NotApplicable(what.to_owned()))
+	}
+}
+
 fn rows_width(t: &Tensor) -> Result<(i64, i64), FusedPassError> {
 	match t.size().as_slice() {
 		&[rows, width] => Ok((rows, width)),
@@ -108,12 +129,15 @@ impl CudaKernels {
 		})
 	}
 
-	/// Every tensor a kernel reads or writes: contiguous, on this device, of `kind`.
+	/// Every tensor a kernel reads or writes: contiguous, on this device, of `kind`, starting
+	/// 16-byte aligned (the kernels move rows in 16-byte words).
 	fn check(&self, tensors: &[(&Tensor, Kind)]) -> Result<(), FusedPassError> {
 		for (i, (t, kind)) in tensors.iter().enumerate() {
-			if t.device() != self.device || t.kind() != *kind || !t.is_contiguous() {
+			let aligned = addr(t) % 16 == 0;
+			if t.device() != self.device || t.kind() != *kind || !t.is_contiguous() || !aligned {
 				return Err(FusedPassError::NotApplicable(format!(
-					"argument {i}: {:?} {:?} (contiguous: {}), the kernel needs {kind:?} on {:?}",
+					"argument {i}: {:?} {:?} (contiguous: {}, aligned: {aligned}), the kernel needs \
+					 {kind:?} on {:?}",
 					t.kind(),
 					t.device(),
 					t.is_contiguous(),
@@ -134,11 +158,17 @@ impl FusedOps {
 		}
 	}
 
-	/// Whether activations of `kind` and rows of `width` fit these operations.
-	pub fn supports(&self, kind: Kind, width: i64) -> bool {
+	/// Whether a model of `config` with activations of `kind` fits these operations: the
+	/// kernels take bf16, move rows in groups of eight entries and rotate pairs two at a time.
+	pub fn supports(&self, kind: Kind, config: &ModelConfig) -> bool {
 		match self {
 			Self::Reference => true,
-			Self::Cuda(_) => kind == Kind::BFloat16 && width <= MAX_NORM_WIDTH,
+			Self::Cuda(_) => {
+				kind == Kind::BFloat16
+					&& config.dim <= MAX_NORM_WIDTH
+					&& [config.dim, config.ffn_hidden, config.vocab_size].iter().all(|w| w % 8 == 0)
+					&& config.head_dim() % 4 == 0
+			}
 		}
 	}
 
@@ -160,12 +190,13 @@ impl FusedOps {
 			}
 			Self::Cuda(k) => {
 				k.check(&[(x, Kind::BFloat16), (g, Kind::Float)])?;
+				require(d % 8 == 0 && g.numel() as i64 == d, "norm width a multiple of 8")?;
 				let y = x.f_empty_like()?;
 				let rstd = Tensor::f_empty([rows], (Kind::Float, k.device))?;
 				let (rows32, d32, eps32) = (rows as i32, d as i32, eps as f32);
 				let (xp, gp, yp, rp) = (addr(x), addr(g), addr(&y), addr(&rstd));
-				// SAFETY: x and y are contiguous bf16 (rows, d), g is d f32s, rstd rows f32s,
-				// all on this device (checked above and allocated here); d ≤ MAX_NORM_WIDTH.
+				// SAFETY: x and y are contiguous, aligned bf16 (rows, d) with d a multiple of 8,
+				// g is d f32s, rstd rows f32s, all on this device (checked above, allocated here).
 				unsafe {
 					k.stream
 						.launch_builder(&k.rms_norm_forward)
@@ -176,7 +207,7 @@ impl FusedOps {
 						.arg(&rows32)
 						.arg(&d32)
 						.arg(&eps32)
-						.launch(launch(blocks(rows, 1, 4096)))?;
+						.launch(launch(blocks(rows, WARPS, 4096)))?;
 				}
 				Ok((y, rstd))
 			}
@@ -217,16 +248,22 @@ impl FusedOps {
 				])?;
 				if let Some(res) = residual {
 					k.check(&[(res, Kind::BFloat16)])?;
+					require(res.size() == x.size(), "residual gradient of x's shape")?;
 				}
-				let grid = blocks(rows, 64, 1024);
+				require(
+					d % 8 == 0 && d <= MAX_NORM_WIDTH && dy.size() == x.size(),
+					"norm width a multiple of 8, at most 2048",
+				)?;
+				let grid = blocks(rows, 4 * WARPS, 512);
 				let dx = x.f_empty_like()?;
 				let partial = Tensor::f_empty([grid as i64, d], (Kind::Float, k.device))?;
 				let (rows32, d32) = (rows as i32, d as i32);
 				let res = residual.map_or(0, addr);
 				let (dyp, xp, rp, gp, dxp, pp) =
 					(addr(dy), addr(x), addr(rstd), addr(g), addr(&dx), addr(&partial));
-				// SAFETY: dy, x, dx (and residual when not null) are contiguous bf16 (rows, d);
-				// rstd has rows f32s, g d f32s, partial (grid, d) f32s; all on this device.
+				// SAFETY: dy, x, dx (and residual when not null) are contiguous, aligned bf16
+				// (rows, d), d a multiple of 8 and ≤ MAX_NORM_WIDTH; rstd has rows f32s, g d f32s,
+				// partial (grid, d) f32s; all on this device.
 				unsafe {
 					k.stream
 						.launch_builder(&k.rms_norm_backward)
@@ -289,29 +326,35 @@ impl FusedOps {
 			}
 			Self::Cuda(k) => {
 				k.check(&[(x, Kind::BFloat16), (cos, Kind::Float), (sin, Kind::Float)])?;
-				if cos.size() != [cos.size()[0], head_dim] || cos.size()[0] < seq {
-					return Err(FusedPassError::NotApplicable("rotary tables too short".into()));
-				}
-				let work = rows * heads * head_dim / 2;
+				require(
+					cos.size() == [cos.size()[0], head_dim]
+						&& sin.size() == cos.size()
+						&& cos.size()[0] >= seq
+						&& head_dim % 4 == 0
+						&& stride % 2 == 0
+						&& heads * head_dim <= stride
+						&& rows % seq == 0,
+					"rotary: tables (≥ seq, head_dim), head_dim a multiple of 4, heads within the row",
+				)?;
 				let (stride32, seq32, heads32, hd32) =
 					(stride as i32, seq as i32, heads as i32, head_dim as i32);
 				let sign: f32 = if inverse { -1.0 } else { 1.0 };
 				let (xp, cp, sp) = (addr(x), addr(cos), addr(sin));
-				// SAFETY: x is contiguous bf16 (rows, stride) with heads·head_dim ≤ stride; the
-				// tables are contiguous f32 (≥ seq, head_dim); all on this device.
+				// SAFETY: x is contiguous bf16 (rows, stride), stride even, heads·head_dim ≤
+				// stride, head_dim a multiple of 4 (so pairs are 4-byte aligned); the tables are
+				// contiguous f32 (≥ seq, head_dim); all on this device; one block per row.
 				unsafe {
 					k.stream
 						.launch_builder(&k.rotary)
 						.arg(&xp)
 						.arg(&cp)
 						.arg(&sp)
-						.arg(&rows)
 						.arg(&stride32)
 						.arg(&seq32)
 						.arg(&heads32)
 						.arg(&hd32)
 						.arg(&sign)
-						.launch(launch(blocks(work, THREADS as i64, 16384)))?;
+						.launch(launch(row_grid(rows)?))?;
 				}
 				Ok(())
 			}
@@ -325,17 +368,21 @@ impl FusedOps {
 			Self::Reference => Ok(ab.f_narrow(1, 0, f)?.f_silu()? * ab.f_narrow(1, f, f)?),
 			Self::Cuda(k) => {
 				k.check(&[(ab, Kind::BFloat16)])?;
+				require(
+					f % 8 == 0 && ab.size()[1] == 2 * f,
+					"SwiGLU: f a multiple of 8, ab 2f wide",
+				)?;
 				let g = Tensor::f_empty([rows, f], (Kind::BFloat16, k.device))?;
 				let (abp, gp, f32_) = (addr(ab), addr(&g), f as i32);
-				// SAFETY: ab is contiguous bf16 (rows, 2f), g (rows, f), on this device.
+				// SAFETY: ab is contiguous, aligned bf16 (rows, 2f), g (rows, f), f a multiple of
+				// 8, on this device; one block per row.
 				unsafe {
 					k.stream
 						.launch_builder(&k.swiglu_forward)
 						.arg(&abp)
 						.arg(&gp)
-						.arg(&rows)
 						.arg(&f32_)
-						.launch(launch(blocks(rows * f, THREADS as i64, 16384)))?;
+						.launch(launch(row_grid(rows)?))?;
 				}
 				Ok(g)
 			}
@@ -362,18 +409,22 @@ impl FusedOps {
 			}
 			Self::Cuda(k) => {
 				k.check(&[(dg, Kind::BFloat16), (ab, Kind::BFloat16)])?;
+				require(
+					f % 8 == 0 && ab.size()[1] == 2 * f && dg.size() == [rows, f],
+					"SwiGLU: f a multiple of 8, ab 2f wide, dg (rows, f)",
+				)?;
 				let dab = ab.f_empty_like()?;
 				let (dgp, abp, dabp, f32_) = (addr(dg), addr(ab), addr(&dab), f as i32);
-				// SAFETY: dg is contiguous bf16 (rows, f), ab and dab (rows, 2f), on this device.
+				// SAFETY: dg is contiguous, aligned bf16 (rows, f), ab and dab (rows, 2f), f a
+				// multiple of 8, on this device; one block per row.
 				unsafe {
 					k.stream
 						.launch_builder(&k.swiglu_backward)
 						.arg(&dgp)
 						.arg(&abp)
 						.arg(&dabp)
-						.arg(&rows)
 						.arg(&f32_)
-						.launch(launch(blocks(rows * f, THREADS as i64, 16384)))?;
+						.launch(launch(row_grid(rows)?))?;
 				}
 				Ok(dab)
 			}
@@ -404,14 +455,16 @@ impl FusedOps {
 			}
 			Self::Cuda(k) => {
 				k.check(&[(logits, Kind::BFloat16), (targets, Kind::Int64)])?;
-				if targets.numel() as i64 != rows {
-					return Err(FusedPassError::NotApplicable("one target per row".into()));
-				}
+				require(
+					targets.numel() as i64 == rows && vocab % 8 == 0,
+					"one target per row, vocabulary a multiple of 8",
+				)?;
 				let loss = Tensor::f_empty([rows], (Kind::Float, k.device))?;
 				let (rows32, vocab32, scale32) = (rows as i32, vocab as i32, scale as f32);
 				let (lp, tp, op) = (addr(logits), addr(targets), addr(&loss));
-				// SAFETY: logits is contiguous bf16 (rows, vocab), targets rows int64 (the
-				// kernel bounds-checks each), loss rows f32; all on this device.
+				// SAFETY: logits is contiguous, aligned bf16 (rows, vocab), vocab a multiple of 8;
+				// targets rows int64 (the kernel bounds-checks each), loss rows f32; all on
+				// this device.
 				unsafe {
 					k.stream
 						.launch_builder(&k.cross_entropy)

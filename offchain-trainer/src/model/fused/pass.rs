@@ -38,19 +38,33 @@ struct BlockTape {
 	w2: Tensor,
 }
 
-/// Adds `g` (any kind) to the f32 gradient of parameter `p`.
-fn add_grad(p: &Tensor, g: &Tensor) -> Result<(), FusedPassError> {
-	let mut grad = p.grad();
+/// The f32 gradient buffer of parameter `p`.
+fn grad_of(p: &Tensor) -> Result<Tensor, FusedPassError> {
+	let grad = p.grad();
 	if !grad.defined() {
 		return Err(FusedPassError::NotApplicable("parameter without a gradient buffer".into()));
 	}
-	let _ = grad.f_add_(g)?;
+	Ok(grad)
+}
+
+/// Adds `g` (any kind) to the f32 gradient of parameter `p`.
+fn add_grad(p: &Tensor, g: &Tensor) -> Result<(), FusedPassError> {
+	let _ = grad_of(p)?.f_add_(g)?;
 	Ok(())
 }
 
-/// `dyᵀ · x`: the gradient of `W` in `y = x · Wᵀ`.
-fn weight_grad(dy: &Tensor, x: &Tensor) -> Result<Tensor, FusedPassError> {
-	Ok(dy.f_tr()?.f_mm(x)?)
+/// Adds `dyᵀ · x`, the gradient of `W` in `y = x · Wᵀ`, to `W`'s f32 gradient. On CUDA the bf16
+/// product accumulates in f32 straight into the gradient (one GEMM: no bf16 copy of the product,
+/// no separate add); elsewhere the product is added.
+fn add_weight_grad(p: &Tensor, dy: &Tensor, x: &Tensor) -> Result<(), FusedPassError> {
+	let grad = grad_of(p)?;
+	let dyt = dy.f_tr()?;
+	if grad.device().is_cuda() && dy.kind() == Kind::BFloat16 {
+		let _ = grad.f_addmm_dtype_out(&grad, &dyt, x, Kind::Float)?;
+	} else {
+		let _ = grad.shallow_clone().f_add_(&dyt.f_mm(x)?)?;
+	}
+	Ok(())
 }
 
 /// The hand-written pass over one model.
@@ -72,8 +86,7 @@ impl FusedPass {
 
 	/// Whether the pass can train `model` (its activations' kind and widths fit the kernels).
 	pub fn supports(&self, model: &Llama) -> bool {
-		let c = model.config();
-		self.ops.supports(model.kind, c.dim) && c.head_dim() % 2 == 0
+		self.ops.supports(model.kind, model.config())
 	}
 
 	/// Gives every parameter of `params` a zero gradient buffer if it has none yet (autograd
@@ -127,7 +140,7 @@ impl FusedPass {
 
 		// Backward: `logits` now holds their gradient.
 		let head_param = model.output.as_ref().map_or(&model.tok_embeddings, |o| &o.weight);
-		add_grad(head_param, &weight_grad(&logits, &normed)?)?;
+		add_weight_grad(head_param, &logits, &normed)?;
 		let dnormed = logits.f_mm(&head)?;
 		drop(logits);
 		let (mut dx, dg) =
@@ -234,13 +247,12 @@ impl FusedPass {
 		let hidden = ffn.w1.weight.size()[0];
 
 		// Feed-forward: out = h + w2(silu(w1 n2) · w3 n2), n2 = norm(h).
-		add_grad(&ffn.w2.weight, &weight_grad(dout, &t.gate)?)?;
+		add_weight_grad(&ffn.w2.weight, dout, &t.gate)?;
 		let dgate = dout.f_mm(&t.w2)?;
 		let dab = self.ops.swiglu_backward(&dgate, &t.ab, hidden)?;
 		drop(dgate);
-		let dw13 = weight_grad(&dab, &t.n2)?;
-		add_grad(&ffn.w1.weight, &dw13.f_narrow(0, 0, hidden)?)?;
-		add_grad(&ffn.w3.weight, &dw13.f_narrow(0, hidden, hidden)?)?;
+		add_weight_grad(&ffn.w1.weight, &dab.f_narrow(1, 0, hidden)?, &t.n2)?;
+		add_weight_grad(&ffn.w3.weight, &dab.f_narrow(1, hidden, hidden)?, &t.n2)?;
 		let dn2 = dab.f_mm(&t.w13)?;
 		drop(dab);
 		let norm = &block.ffn_norm;
@@ -249,27 +261,37 @@ impl FusedPass {
 		add_grad(&norm.weight, &dg)?;
 
 		// Attention: h = x + wo(attention(rotary(wq n1), rotary(wk n1), wv n1)), n1 = norm(x).
-		add_grad(&att.wo.weight, &weight_grad(&dh, &t.attn_rows)?)?;
+		add_weight_grad(&att.wo.weight, &dh, &t.attn_rows)?;
 		let dattn = dh.f_mm(&t.wo)?.f_view([batch, seq, h_q, hd])?.f_transpose(1, 2)?;
 		// Σ attn · dattn has gradient dattn with respect to attn: autograd's backward of the
 		// attention from the output gradient (tch offers no `backward(gradient)`).
 		// Recorded with gradients on: a root without a graph crashes libtorch's engine.
 		let surrogate = tch::with_grad(|| (&t.attn * dattn).f_sum(Kind::Float))?;
 		let grads = Tensor::f_run_backward(&[surrogate], &[&t.q, &t.k, &t.v], false, false)?;
+		// Each part as (tokens, heads·dim) rows: a view when autograd laid it out token-major,
+		// a copy otherwise. q and k rotate back in place; the three parts then meet the
+		// projections one by one instead of being packed into one (tokens, q+k+v) matrix.
 		let rows = batch * seq;
-		let dqkv = Tensor::f_empty([rows, (h_q + 2 * h_kv) * hd], (t.n1.kind(), t.n1.device()))?;
-		for (grad, (start, n)) in grads.iter().zip([(0, h_q), (h_q, h_kv), (h_q + h_kv, h_kv)]) {
-			let view = dqkv.f_narrow(1, start * hd, n * hd)?.f_view([batch, seq, n, hd])?;
-			view.shallow_clone().f_copy_(&grad.f_transpose(1, 2)?)?;
+		let rope = &model.rope;
+		let (mut dn1, mut start) = (None::<Tensor>, 0);
+		for (i, (grad, (proj, n))) in
+			grads.iter().zip([(&att.wq, h_q), (&att.wk, h_kv), (&att.wv, h_kv)]).enumerate()
+		{
+			let part = grad.f_transpose(1, 2)?.f_reshape([rows, n * hd])?.f_contiguous()?;
+			if i < 2 {
+				self.ops.rotary_(&part, n, hd, seq, &rope.cos, &rope.sin, true)?;
+			}
+			add_weight_grad(&proj.weight, &part, &t.n1)?;
+			let w = t.wqkv.f_narrow(0, start * hd, n * hd)?;
+			start += n;
+			dn1 = Some(match dn1 {
+				None => part.f_mm(&w)?,
+				Some(acc) => acc.f_addmm(&part, &w)?,
+			});
 		}
 		drop(grads);
-		let rope = &model.rope;
-		self.ops.rotary_(&dqkv, h_q + h_kv, hd, seq, &rope.cos, &rope.sin, true)?;
-		let dwqkv = weight_grad(&dqkv, &t.n1)?;
-		add_grad(&att.wq.weight, &dwqkv.f_narrow(0, 0, h_q * hd)?)?;
-		add_grad(&att.wk.weight, &dwqkv.f_narrow(0, h_q * hd, h_kv * hd)?)?;
-		add_grad(&att.wv.weight, &dwqkv.f_narrow(0, (h_q + h_kv) * hd, h_kv * hd)?)?;
-		let dn1 = dqkv.f_mm(&t.wqkv)?;
+		let dn1 =
+			dn1.ok_or_else(|| FusedPassError::NotApplicable("no attention gradient".into()))?;
 		let norm = &block.attention_norm;
 		let (dx, dg) = self.ops.rms_norm_backward(&dn1, &t.x, &t.rstd1, &norm.weight, Some(&dh))?;
 		add_grad(&norm.weight, &dg)?;
