@@ -133,7 +133,7 @@ impl CudaKernels {
 	/// 16-byte aligned (the kernels move rows in 16-byte words).
 	fn check(&self, tensors: &[(&Tensor, Kind)]) -> Result<(), FusedPassError> {
 		for (i, (t, kind)) in tensors.iter().enumerate() {
-			let aligned = addr(t) % 16 == 0;
+			let aligned = addr(t).is_multiple_of(16);
 			if t.device() != self.device || t.kind() != *kind || !t.is_contiguous() || !aligned {
 				return Err(FusedPassError::NotApplicable(format!(
 					"argument {i}: {:?} {:?} (contiguous: {}, aligned: {aligned}), the kernel needs \
