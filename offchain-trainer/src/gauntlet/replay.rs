@@ -170,7 +170,8 @@ pub async fn advance_to(
 		let set = record.aggregation_set.ok_or(ReplayError::NoAggregationSet(window))?;
 		let mut step = WindowAggregate { window, read: reading.elapsed(), ..Default::default() };
 		let fetching = std::time::Instant::now();
-		let mut payloads = Vec::with_capacity(set.len());
+		let (mut payloads, mut wires) =
+			(Vec::with_capacity(set.len()), Vec::with_capacity(set.len()));
 		let fetches = set.iter().map(|miner| {
 			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
 			let cached = cache.remove(&(window, *miner));
@@ -207,6 +208,7 @@ pub async fn advance_to(
 				Ok(c) => {
 					step.applied.push(miner);
 					payloads.push(c.payload);
+					wires.push(c.payload_wire);
 				}
 				Err(why) => step.left_out.push((miner, why)),
 			}
@@ -214,7 +216,7 @@ pub async fn advance_to(
 		step.fetch = fetching.elapsed();
 		let applying = std::time::Instant::now();
 		global
-			.advance(&payloads, params.outer_lr, &params.codec)
+			.advance(&payloads, &wires, params.outer_lr, &params.codec)
 			.map_err(|source| ReplayError::Apply { window, source })?;
 		step.apply = applying.elapsed();
 		if !step.left_out.is_empty() {

@@ -85,7 +85,8 @@ pub fn apply_payloads(
 /// the payloads' wire bytes: the same bits (the aggregator adds the clipped peers in the same
 /// order with the same roundings; `check-codec` holds the two equal), without the host building
 /// every kept entry's position and clipped value (0.09–0.35 s a window at `124m` with four
-/// peers, docs/four-peers.md). `payloads` must have been decoded (and so validated) already.
+/// peers, docs/four-peers.md). `wire` holds the payloads' bytes as received, each of which
+/// must have decoded (and so been validated) already: nothing is re-encoded.
 ///
 /// `Ok(false)`, with θ unchanged, when the aggregator cannot take them: a payload whose tensors
 /// or headers differ from `aggregator`'s layout, more peers than the kernels take, or a device
@@ -93,7 +94,7 @@ pub fn apply_payloads(
 pub fn apply_payloads_on_gpu(
 	names: &[String],
 	theta: &[Tensor],
-	payloads: &[Payload],
+	wire: &[Vec<u8>],
 	lr: f32,
 	aggregator: &mut GpuAggregator,
 ) -> Result<bool, CodecError> {
@@ -101,13 +102,12 @@ pub fn apply_payloads_on_gpu(
 		return Err(CodecError::InvalidLearningRate(lr));
 	}
 	let Some(device) = theta.first().map(Tensor::device) else { return Ok(true) };
-	if payloads.is_empty() {
+	if wire.is_empty() {
 		return Ok(true);
 	}
-	let encoded: Vec<Vec<u8>> = payloads.iter().map(Payload::encode).collect();
 	let (offsets, total) = flat_offsets(theta);
 	let summed = tch::no_grad(|| -> Result<Tensor, crate::sparseloco::gpu::GpuCodecError> {
-		let on_device = encoded
+		let on_device = wire
 			.iter()
 			.map(|b| Tensor::f_from_slice(b)?.f_to_device(device))
 			.collect::<Result<Vec<_>, _>>()?;
@@ -119,7 +119,7 @@ pub fn apply_payloads_on_gpu(
 				step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice())
 			})
 			.collect();
-		let headers: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+		let headers: Vec<&[u8]> = wire.iter().map(Vec::as_slice).collect();
 		aggregator.enqueue(&on_device, &headers, &out)?;
 		Ok(step)
 	});
