@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use super::emit;
+use super::{emit, random_batch};
 use crate::data::Batch;
 use crate::model::fused::{FusedOps, FusedPassError};
 use crate::model::{ModelConfig, Precision};
@@ -132,15 +132,7 @@ pub fn run(args: &FusedCheckArgs) -> Result<bool> {
 		emit(&json!({"bench": "check_fused_op", "op": op, "max_rel_err": err, "agrees": agrees}));
 	}
 
-	let tokens = Tensor::randint(
-		config.tokenizer.vocab_size(),
-		[args.batch, args.seq + 1],
-		(Kind::Int64, args.device),
-	);
-	let batch = Batch {
-		inputs: tokens.narrow(1, 0, args.seq).contiguous(),
-		targets: tokens.narrow(1, 1, args.seq).contiguous(),
-	};
+	let batch = random_batch(config.tokenizer.vocab_size(), args.batch, args.seq, args.device);
 	let (loss32, names, truth, _) =
 		loss_and_grads(&config, args.device, Precision::Fp32, Backward::Autograd, &batch);
 	let (loss_a, _, autograd, _) =

@@ -9,6 +9,19 @@ pub mod fused;
 pub mod train;
 
 use serde_json::Value;
+use tch::{Device, Kind, Tensor};
+
+use crate::data::Batch;
+
+/// `batch` sequences of `seq` random tokens below `vocab`, with next-token targets (libtorch's
+/// generator: seed it first for a reproducible batch).
+pub fn random_batch(vocab: i64, batch: i64, seq: i64, device: Device) -> Batch {
+	let tokens = Tensor::randint(vocab, [batch, seq + 1], (Kind::Int64, device));
+	Batch {
+		inputs: tokens.narrow(1, 0, seq).contiguous(),
+		targets: tokens.narrow(1, 1, seq).contiguous(),
+	}
+}
 
 /// Prints one result line.
 pub fn emit(v: &Value) {

@@ -7,8 +7,7 @@ use anyhow::{ensure, Result};
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use super::emit;
-use crate::data::Batch;
+use super::{emit, random_batch};
 use crate::model::{ModelConfig, Precision};
 use crate::training::{train_step, AdamW, Backward, TrainConfig, TrainableModel};
 
@@ -68,15 +67,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
 		..TrainConfig::default()
 	};
 	tch::manual_seed(1);
-	let tokens = Tensor::randint(
-		config.tokenizer.vocab_size(),
-		[args.batch, args.seq + 1],
-		(Kind::Int64, args.device),
-	);
-	let batch = Batch {
-		inputs: tokens.narrow(1, 0, args.seq).contiguous(),
-		targets: tokens.narrow(1, 1, args.seq).contiguous(),
-	};
+	let batch = random_batch(config.tokenizer.vocab_size(), args.batch, args.seq, args.device);
 	let sync = || {
 		if let Device::Cuda(n) = args.device {
 			tch::Cuda::synchronize(n as i64);

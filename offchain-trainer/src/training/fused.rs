@@ -10,7 +10,7 @@ use cudarc::driver::{CudaFunction, CudaStream, LaunchConfig, PushKernelArg};
 use tch::{Device, Kind, Tensor};
 
 use super::optimizer::AdamWConfig;
-use crate::sparseloco::gpu::{load_module, GpuCodecError};
+use crate::sparseloco::gpu::load_module;
 
 /// The CUDA source, built into the binary.
 const SOURCE: &str = include_str!("fused_adamw.cu");
@@ -24,22 +24,10 @@ const THREADS: u32 = 256;
 /// Words of one parameter descriptor (`struct ParamDesc`).
 const DESC_WORDS: usize = 6;
 
-/// Why the fused step cannot run; the caller falls back to the per-tensor path.
-#[derive(Debug, thiserror::Error)]
-pub enum FusedError {
-	/// The kernels could not be built or launched.
-	#[error(transparent)]
-	Gpu(#[from] GpuCodecError),
-	/// A CUDA driver call failed.
-	#[error("CUDA driver: {0}")]
-	Driver(#[from] cudarc::driver::DriverError),
-	/// A libtorch call failed.
-	#[error("libtorch: {0}")]
-	Torch(#[from] tch::TchError),
-	/// A parameter, gradient or moment is not a contiguous f32 CUDA tensor of its parameter's size.
-	#[error("not applicable: {0}")]
-	NotApplicable(String),
-}
+/// Why the fused step cannot run (the failures of the fused training pass's kernels: building
+/// them, a driver or libtorch call, or tensors they do not take); the caller falls back to the
+/// per-tensor path.
+pub use crate::model::fused::FusedPassError as FusedError;
 
 /// The loaded kernels and the descriptors of the parameter list last seen.
 #[derive(Debug)]

@@ -33,7 +33,7 @@ const WARPS: i64 = THREADS as i64 / 32;
 /// Widest row the norm backward kernel takes (`32 * 8 * MAX_VECS` in the source).
 const MAX_NORM_WIDTH: i64 = 2048;
 
-/// Why the fused pass cannot run.
+/// Why a fused kernel path (this pass, or the fused AdamW step) cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum FusedPassError {
 	/// The kernels could not be built or loaded.
@@ -45,8 +45,8 @@ pub enum FusedPassError {
 	/// A libtorch call failed.
 	#[error("libtorch: {0}")]
 	Torch(#[from] tch::TchError),
-	/// The model or its inputs do not fit the kernels (kind, width, device).
-	#[error("fused pass not applicable: {0}")]
+	/// The model or the tensors do not fit the kernels (kind, width, device, layout).
+	#[error("not applicable to the fused kernels: {0}")]
 	NotApplicable(String),
 }
 
