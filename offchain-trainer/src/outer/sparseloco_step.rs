@@ -106,11 +106,14 @@ pub fn apply_payloads_on_gpu(
 		return Ok(true);
 	}
 	let (offsets, total) = flat_offsets(theta);
+	let started = std::time::Instant::now();
+	let mut uploaded = started;
 	let summed = tch::no_grad(|| -> Result<Tensor, crate::sparseloco::gpu::GpuCodecError> {
 		let on_device = wire
 			.iter()
 			.map(|b| Tensor::f_from_slice(b)?.f_to_device(device))
 			.collect::<Result<Vec<_>, _>>()?;
+		uploaded = std::time::Instant::now();
 		let step = Tensor::f_zeros([total as i64], (Kind::Float, device))?;
 		let out: Vec<Tensor> = theta
 			.iter()
@@ -124,7 +127,19 @@ pub fn apply_payloads_on_gpu(
 		Ok(step)
 	});
 	match summed {
-		Ok(step) => tch::no_grad(|| take_step(names, theta, &offsets, step, lr)).map(|()| true),
+		Ok(step) => {
+			let enqueued = std::time::Instant::now();
+			tch::no_grad(|| take_step(names, theta, &offsets, step, lr))?;
+			// Where an outer step's time goes: the payloads' copies to the device (synchronous),
+			// the aggregator's launches, then the sum and θ's update (waited for by the check).
+			tracing::debug!(
+				upload_s = (uploaded - started).as_secs_f64(),
+				enqueue_s = (enqueued - uploaded).as_secs_f64(),
+				step_s = enqueued.elapsed().as_secs_f64(),
+				"outer step on the GPU"
+			);
+			Ok(true)
+		}
 		Err(e) => {
 			tracing::debug!(error = %e, "outer step on the host path");
 			Ok(false)
