@@ -113,7 +113,10 @@ def main():
                 f"autograd bf16 {r['grad_rel_l2_autograd_bf16_max']:.4f} / "
                 f"{r['grad_rel_l2_autograd_bf16_mean']:.4f}, fused bf16 "
                 f"{r['grad_rel_l2_fused_bf16_max']:.4f} / {r['grad_rel_l2_fused_bf16_mean']:.4f} "
-                f"(worst: `{r['worst_tensor_fused']}`); agrees **{r['agrees']}**.", ""]
+                f"(worst: `{r['worst_tensor_fused']}`); evaluation loss (forward only) f32 "
+                f"{fmt(r.get('eval_loss_f32'), 5)}, autograd bf16 "
+                f"{fmt(r.get('eval_loss_autograd_bf16'), 5)}, fused bf16 "
+                f"{fmt(r.get('eval_loss_fused_bf16'), 5)}; agrees **{r['agrees']}**.", ""]
 
     bw = pick("copy_bandwidth")
     bw = bw[0]["bytes_per_s"] if bw else None
@@ -172,14 +175,15 @@ def main():
             "cosine); every step trains on the same batch of random tokens, so the loss falls "
             "only by memorisation, and matching losses say both run the same training. The leak "
             "column is the largest change of a logit before the middle position when the middle "
-            "token changes (0 when causal). `rust-tch-fused` is the trainer's path on CUDA "
+            "token changes (0 when causal). Evaluation forward: the batch's loss without gradients "
+            "(what a validator runs), mean of 5 passes. `rust-tch-fused` is the trainer's path on CUDA "
             "(`model::fused`: the forward and backward pass written out with fused kernels for "
             "the norms, rotary embedding, SwiGLU and the loss, libtorch's flash attention and "
             "cuBLAS for the rest); `rust-tch` is the same model through libtorch's autograd.",
             "",
             "| model | batch | implementation | tokens/s | MFU | step (ms) | vs PyTorch eager "
-            "| loss, first step → last | future-token leak |",
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+            "| loss, first step → last | future-token leak | evaluation forward (ms) |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for model in dict.fromkeys(r["model"] for r in pick("train")):
         eager = pick("train", model=model, impl="torch-eager")
         eager = eager[0]["tokens_per_s"] if eager else None
@@ -190,7 +194,7 @@ def main():
                     f"{100 * r['mfu']:.1f}% | {r['step_ms']:.1f} | "
                     f"{fmt(ratio(r['tokens_per_s'], eager), 2)}x | "
                     f"{fmt(r.get('first_loss'))} → {fmt(r.get('loss'))} | "
-                    f"{fmt(r.get('future_token_leak'), 3)} |")
+                    f"{fmt(r.get('future_token_leak'), 3)} | {fmt(r.get('eval_ms'), 1)} |")
     out.append("")
     print("\n".join(out))
 

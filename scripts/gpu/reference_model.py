@@ -219,6 +219,14 @@ def main():
     torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
     tokens_per_s = args.batch * args.seq * args.steps / seconds
+    # Forward only, as a validator evaluates: the loss under no_grad (one untimed pass first,
+    # which for torch.compile is a recompilation without the backward graph).
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        loss_fn(x, y).item()
+        t_eval = time.perf_counter()
+        for _ in range(5):
+            loss_fn(x, y).item()
+        eval_ms = (time.perf_counter() - t_eval) * 1e3 / 5
     # Causality probe: change the middle token; no logit before it may move.
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         mid = args.seq // 2
@@ -238,7 +246,7 @@ def main():
         "seq": args.seq, "batch": args.batch, "steps": args.steps,
         "step_ms": seconds * 1e3 / args.steps, "tokens_per_s": tokens_per_s,
         "mfu": flops * tokens_per_s / (args.peak_tflops * 1e12), "loss": loss.item(),
-        "first_loss": first_loss, "future_token_leak": leak,
+        "first_loss": first_loss, "future_token_leak": leak, "eval_ms": eval_ms,
         "warmup_s": warmup_s, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
     }), flush=True)
 

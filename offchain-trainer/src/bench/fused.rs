@@ -102,20 +102,22 @@ fn check_ops(
 	Ok(out)
 }
 
-/// Loss and gradients of one accumulation of `batch` through `backward` at `precision`.
+/// Loss and gradients of one accumulation of `batch` through `backward` at `precision`, and the
+/// evaluation loss of the same batch (forward only) before the gradients are used.
 fn loss_and_grads(
 	config: &ModelConfig,
 	device: Device,
 	precision: Precision,
 	backward: Backward,
 	batch: &Batch,
-) -> (f64, Vec<String>, Vec<Tensor>, Backward) {
+) -> (f64, f64, Vec<String>, Vec<Tensor>, Backward) {
 	let mut model = TrainableModel::new(config, device, precision, 0);
 	model.set_backward(backward);
 	model.zero_grad();
 	let loss = accumulate_gradients(&model, batch, batch.len(), 1.0);
 	let grads = model.params().iter().map(|p| p.grad().copy()).collect();
-	(loss, model.names().to_vec(), grads, model.backward())
+	let eval = model.eval_loss(batch, batch.len());
+	(loss, eval, model.names().to_vec(), grads, model.backward())
 }
 
 /// Runs the check, printing JSON lines; `Ok(false)` when the fused pass is less accurate than
@@ -133,11 +135,11 @@ pub fn run(args: &FusedCheckArgs) -> Result<bool> {
 	}
 
 	let batch = random_batch(config.tokenizer.vocab_size(), args.batch, args.seq, args.device);
-	let (loss32, names, truth, _) =
+	let (loss32, eval32, names, truth, _) =
 		loss_and_grads(&config, args.device, Precision::Fp32, Backward::Autograd, &batch);
-	let (loss_a, _, autograd, _) =
+	let (loss_a, eval_a, _, autograd, _) =
 		loss_and_grads(&config, args.device, Precision::Bf16, Backward::Autograd, &batch);
-	let (loss_f, _, fused, used) =
+	let (loss_f, eval_f, _, fused, used) =
 		loss_and_grads(&config, args.device, Precision::Bf16, Backward::Fused, &batch);
 	anyhow::ensure!(used == Backward::Fused, "the fused pass did not load (see the log)");
 	let errs = |grads: &[Tensor]| -> Vec<f64> {
@@ -152,12 +154,14 @@ pub fn run(args: &FusedCheckArgs) -> Result<bool> {
 	.clone();
 	// As accurate as bf16 autograd, with a margin for which side a rounding falls on.
 	let agrees = worst_f <= 1.5 * worst_a + 1e-3
-		&& (loss_f - loss32).abs() <= 2.0 * (loss_a - loss32).abs() + 1e-3;
+		&& (loss_f - loss32).abs() <= 2.0 * (loss_a - loss32).abs() + 1e-3
+		&& (eval_f - eval32).abs() <= 2.0 * (eval_a - eval32).abs() + 1e-3;
 	ok &= agrees;
 	emit(&json!({
 		"bench": "check_fused_model", "model": args.model, "seq": args.seq, "batch": args.batch,
 		"tensors": names.len(), "loss_f32": loss32, "loss_autograd_bf16": loss_a,
-		"loss_fused_bf16": loss_f, "grad_rel_l2_autograd_bf16_max": worst_a,
+		"loss_fused_bf16": loss_f, "eval_loss_f32": eval32, "eval_loss_autograd_bf16": eval_a,
+		"eval_loss_fused_bf16": eval_f, "grad_rel_l2_autograd_bf16_max": worst_a,
 		"grad_rel_l2_autograd_bf16_mean": mean(&err_a), "grad_rel_l2_fused_bf16_max": worst_f,
 		"grad_rel_l2_fused_bf16_mean": mean(&err_f), "worst_tensor_fused": worst_name,
 		"agrees": agrees,

@@ -32,6 +32,9 @@ pub struct TrainBenchArgs {
 	pub backward: Backward,
 }
 
+/// Timed evaluation passes (forward and loss over the batch, no gradients).
+const EVAL_PASSES: u32 = 5;
+
 /// Training FLOPs per token: `6·N + 12·L·d·T` (N parameters with the tied embedding counted once,
 /// as it is one matrix product; attention scores and values `12·L·d·T`), nanoGPT's and PaLM's
 /// estimate. The PyTorch reference uses the same formula.
@@ -88,6 +91,14 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
 	}
 	sync();
 	let seconds = t0.elapsed().as_secs_f64();
+	// Forward only, as a validator evaluates (one untimed pass first).
+	let _ = model.eval_loss(&batch, args.batch);
+	sync();
+	let t_eval = Instant::now();
+	for _ in 0..EVAL_PASSES {
+		let _ = model.eval_loss(&batch, args.batch);
+	}
+	let eval_ms = t_eval.elapsed().as_secs_f64() * 1e3 / EVAL_PASSES as f64;
 	let leak = future_token_leak(&model, &batch.inputs, config.tokenizer.vocab_size());
 	let tokens_per_s = (args.batch * args.seq) as f64 * args.steps as f64 / seconds;
 	let mfu = flops_per_token(&config, args.seq) * tokens_per_s / (args.peak_tflops * 1e12);
@@ -95,7 +106,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
 		"bench": "train", "impl": implementation, "model": args.model, "params": config.param_count(),
 		"seq": args.seq, "batch": args.batch, "steps": args.steps,
 		"step_ms": seconds * 1e3 / args.steps as f64, "tokens_per_s": tokens_per_s, "mfu": mfu,
-		"loss": loss, "first_loss": first_loss, "future_token_leak": leak,
+		"loss": loss, "first_loss": first_loss, "future_token_leak": leak, "eval_ms": eval_ms,
 	}));
 	tracing::info!(model = args.model, tokens_per_s, mfu, "training throughput");
 	Ok(())

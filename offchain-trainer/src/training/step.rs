@@ -150,6 +150,14 @@ mod tests {
 		(loss, grads(&model))
 	}
 
+	/// Evaluation loss of a fresh model on a fixed batch, through `backward`'s forward pass.
+	fn eval_loss(config: &ModelConfig, backward: Backward) -> f64 {
+		let mut model = TrainableModel::new(config, Device::Cpu, Precision::Fp32, 4);
+		model.set_backward(backward);
+		let data = Dataset::synthetic(1, 20_000, 16, 0).unwrap();
+		model.eval_loss(&data.batch(&[1, 2, 3], Device::Cpu), 2)
+	}
+
 	#[test]
 	fn fused_pass_gives_autograds_loss_and_gradients() {
 		// Grouped-query (6 query heads on 2 kv heads) with tied embeddings, and an untied
@@ -162,6 +170,9 @@ mod tests {
 			let (loss_a, grads_a) = loss_and_grads(&config, Backward::Autograd);
 			let (loss_f, grads_f) = loss_and_grads(&config, Backward::Fused);
 			assert!((loss_a - loss_f).abs() < 1e-5, "loss {loss_a} vs {loss_f}");
+			let (eval_a, eval_f) =
+				(eval_loss(&config, Backward::Autograd), eval_loss(&config, Backward::Fused));
+			assert!((eval_a - eval_f).abs() < 1e-5, "evaluation loss {eval_a} vs {eval_f}");
 			for (a, f) in grads_a.iter().zip(&grads_f) {
 				let scale = a.abs().max().double_value(&[]).max(1e-12);
 				let diff = (a - f).abs().max().double_value(&[]);

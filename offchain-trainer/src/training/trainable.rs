@@ -133,12 +133,20 @@ impl TrainableModel {
 		}
 	}
 
-	/// Mean loss over `batch` without gradients, `micro` sequences per forward pass.
+	/// Mean loss over `batch` without gradients, `micro` sequences per forward pass (through the
+	/// fused pass's forward when the model trains through it).
 	pub fn eval_loss(&self, batch: &Batch, micro: i64) -> f64 {
 		tch::no_grad(|| {
 			let mut total = 0.0;
 			for mb in batch.micro_batches(micro) {
-				let loss = self.llama.loss(&mb.inputs, &mb.targets).to_kind(Kind::Double);
+				let loss = match &self.fused {
+					// A failure is a CUDA fault or a bug (see `accumulate_gradients`).
+					Some(pass) => pass
+						.loss(&self.llama, &mb.inputs, &mb.targets)
+						.unwrap_or_else(|e| panic!("fused evaluation pass: {e}")),
+					None => self.llama.loss(&mb.inputs, &mb.targets),
+				};
+				let loss = loss.to_kind(Kind::Double);
 				total += loss.double_value(&[]) * mb.len() as f64;
 			}
 			total / batch.len().max(1) as f64

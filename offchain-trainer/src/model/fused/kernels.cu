@@ -226,7 +226,8 @@ extern "C" __global__ void __launch_bounds__(THREADS) swiglu_backward(
 }
 
 // One row of logits per block iteration (vocab a multiple of 8): loss[r] = logsumexp(row) −
-// row[target], and the row is overwritten with its gradient scale · (softmax(row) − onehot).
+// row[target], and the row is overwritten with its gradient scale · (softmax(row) − onehot)
+// unless scale is 0.
 // Exponentials use the hardware approximation (__expf, ~2 ulp): the gradient is rounded to bf16.
 extern "C" __global__ void __launch_bounds__(THREADS) cross_entropy(
 	bf16* __restrict__ logits, const i64* __restrict__ targets, float* __restrict__ loss, int rows,
@@ -277,6 +278,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) cross_entropy(
 		const i64 t = targets[r];
 		const bool valid = t >= 0 && t < vocab;
 		if (threadIdx.x == 0) loss[r] = valid ? lse - load(row, t) : __int_as_float(0x7fc00000);
+		if (scale == 0.0f) continue; // loss only (evaluation): the row stays as it is
 		__syncthreads(); // the target's logit is read before it is overwritten
 		for (int v = threadIdx.x; v < vecs; v += THREADS) {
 			float f[8];

@@ -433,8 +433,8 @@ impl FusedOps {
 
 	/// Cross-entropy of each row of `logits` against its target (`targets`: int64, one per row):
 	/// returns the per-row losses (f32, nats) and overwrites `logits` with the gradient of
-	/// `scale · Σ losses`, i.e. `scale · (softmax − onehot)`. A target outside the vocabulary
-	/// gives a NaN loss.
+	/// `scale · Σ losses`, i.e. `scale · (softmax − onehot)`; with `scale` 0 the logits are left
+	/// as they are (evaluation). A target outside the vocabulary gives a NaN loss.
 	pub fn cross_entropy_(
 		&self,
 		logits: &Tensor,
@@ -448,9 +448,11 @@ impl FusedOps {
 				let logp = lf.f_log_softmax(-1, Kind::Float)?;
 				let t = targets.f_unsqueeze(1)?;
 				let loss = -logp.f_gather(1, &t, false)?.f_squeeze_dim(1)?;
-				let onehot = lf.f_zeros_like()?.f_scatter_value(1, &t, 1.0)?;
-				let grad = (logp.f_exp()? - onehot) * scale;
-				logits.shallow_clone().f_copy_(&grad)?;
+				if scale != 0.0 {
+					let onehot = lf.f_zeros_like()?.f_scatter_value(1, &t, 1.0)?;
+					let grad = (logp.f_exp()? - onehot) * scale;
+					logits.shallow_clone().f_copy_(&grad)?;
+				}
 				Ok(loss)
 			}
 			Self::Cuda(k) => {

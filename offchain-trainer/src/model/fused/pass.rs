@@ -67,6 +67,17 @@ fn add_weight_grad(p: &Tensor, dy: &Tensor, x: &Tensor) -> Result<(), FusedPassE
 	Ok(())
 }
 
+/// What the forward pass hands the loss: the token ids as rows, the output head in the compute
+/// kind, the blocks' tapes (empty when not kept) and the last block's output.
+struct Forward {
+	tokens: Tensor,
+	head: Tensor,
+	tapes: Vec<BlockTape>,
+	x: Tensor,
+	batch: i64,
+	seq: i64,
+}
+
 /// The hand-written pass over one model.
 #[derive(Debug)]
 pub struct FusedPass {
@@ -102,6 +113,50 @@ impl FusedPass {
 		}
 	}
 
+	/// The mean cross-entropy (f32 scalar on the device) of predicting `targets` from `tokens`,
+	/// forward only: what evaluation needs, without keeping activations or writing gradients.
+	pub fn loss(
+		&self,
+		model: &Llama,
+		tokens: &Tensor,
+		targets: &Tensor,
+	) -> Result<Tensor, FusedPassError> {
+		let _no_grad = tch::no_grad_guard();
+		let forward = self.forward(model, tokens, false)?;
+		let (normed, _) =
+			self.ops.rms_norm_forward(&forward.x, &model.norm.weight, model.norm.eps)?;
+		let logits = normed.f_mm(&forward.head.f_tr()?)?;
+		let targets = targets.f_reshape([-1])?.f_contiguous()?;
+		Ok(self.ops.cross_entropy_(&logits, &targets, 0.0)?.f_mean(Kind::Float)?)
+	}
+
+	/// Embedding and blocks; the blocks' tapes are kept when `keep` (for a backward pass).
+	fn forward(
+		&self,
+		model: &Llama,
+		tokens: &Tensor,
+		keep: bool,
+	) -> Result<Forward, FusedPassError> {
+		let (batch, seq) = tokens.size2()?;
+		let kind = model.kind;
+		let tokens = tokens.f_reshape([batch * seq])?;
+		let embedding = model.tok_embeddings.f_to_kind(kind)?;
+		let mut x = embedding.f_index_select(0, &tokens)?;
+		let mut tapes = Vec::with_capacity(if keep { model.layers.len() } else { 0 });
+		for block in &model.layers {
+			let (out, tape) = self.block_forward(model, block, x, batch, seq, keep)?;
+			if keep {
+				tapes.push(tape);
+			}
+			x = out;
+		}
+		let head = match &model.output {
+			Some(output) => output.weight.f_to_kind(kind)?,
+			None => embedding.shallow_clone(),
+		};
+		Ok(Forward { tokens, head, tapes, x, batch, seq })
+	}
+
 	/// Adds `grad_scale × ∇(mean cross-entropy of predicting targets from tokens)` to every
 	/// parameter's gradient (which must exist: see [`Self::ensure_grads`]); returns the mean loss,
 	/// an f32 scalar still on the device.
@@ -113,26 +168,10 @@ impl FusedPass {
 		grad_scale: f64,
 	) -> Result<Tensor, FusedPassError> {
 		let _no_grad = tch::no_grad_guard();
-		let (batch, seq) = tokens.size2()?;
+		let Forward { tokens, head, tapes, x, batch, seq } = self.forward(model, tokens, true)?;
 		let rows = batch * seq;
-		let kind = model.kind;
-		let tokens = tokens.f_reshape([rows])?;
 		let targets = targets.f_reshape([rows])?.f_contiguous()?;
-
-		// Forward.
-		let embedding = model.tok_embeddings.f_to_kind(kind)?;
-		let mut x = embedding.f_index_select(0, &tokens)?;
-		let mut tapes = Vec::with_capacity(model.layers.len());
-		for block in &model.layers {
-			let (out, tape) = self.block_forward(model, block, x, batch, seq)?;
-			tapes.push(tape);
-			x = out;
-		}
 		let (normed, rstd) = self.ops.rms_norm_forward(&x, &model.norm.weight, model.norm.eps)?;
-		let head = match &model.output {
-			Some(output) => output.weight.f_to_kind(kind)?,
-			None => embedding.shallow_clone(),
-		};
 		let logits = normed.f_mm(&head.f_tr()?)?;
 		let scale = grad_scale / rows as f64;
 		let row_losses = self.ops.cross_entropy_(&logits, &targets, scale)?;
@@ -161,6 +200,7 @@ impl FusedPass {
 		x: Tensor,
 		batch: i64,
 		seq: i64,
+		keep: bool,
 	) -> Result<(Tensor, BlockTape), FusedPassError> {
 		let kind = model.kind;
 		let att = &block.attention;
@@ -178,11 +218,11 @@ impl FusedPass {
 		self.ops.rotary_(&qkv, h_q + h_kv, hd, seq, &rope.cos, &rope.sin, false)?;
 		let heads = |start: i64, n: i64| -> Result<Tensor, FusedPassError> {
 			let t = qkv.f_narrow(1, start * hd, n * hd)?.f_view([batch, seq, n, hd])?;
-			Ok(t.f_transpose(1, 2)?.f_detach()?.f_set_requires_grad(true)?)
+			Ok(t.f_transpose(1, 2)?.f_detach()?.f_set_requires_grad(keep)?)
 		};
 		let (q, k, v) = (heads(0, h_q)?, heads(h_q, h_kv)?, heads(h_q + h_kv, h_kv)?);
 		let n_rep = h_q / h_kv;
-		let attn = tch::with_grad(|| {
+		let attention = || {
 			Tensor::f_scaled_dot_product_attention(
 				&q,
 				&repeat_kv(&k, n_rep),
@@ -193,7 +233,9 @@ impl FusedPass {
 				None,
 				false,
 			)
-		})?;
+		};
+		// With a graph only when a backward pass will follow.
+		let attn = if keep { tch::with_grad(attention)? } else { attention()? };
 		let attn_rows =
 			attn.f_detach()?.f_transpose(1, 2)?.f_contiguous()?.f_view([batch * seq, h_q * hd])?;
 		let wo = cast(&att.wo.weight)?;
