@@ -146,6 +146,16 @@ pub fn to_array(name: &str, tensor: &tch::Tensor) -> Array {
 	Array { name: name.to_string(), shape, data }
 }
 
+/// `(name, shape)` of each of `tensors`, named by `names` in order: the layout the GPU codec's
+/// compressor and aggregator are built for.
+pub fn named_shapes(names: &[String], tensors: &[tch::Tensor]) -> Vec<(String, Vec<usize>)> {
+	names
+		.iter()
+		.zip(tensors)
+		.map(|(n, t)| (n.clone(), t.size().iter().map(|&d| d as usize).collect()))
+		.collect()
+}
+
 /// A codec array as an `f32` tch tensor of the same shape on `device`.
 pub fn to_tch(array: &Array, device: tch::Device) -> tch::Tensor {
 	let shape: Vec<i64> = array.shape.iter().map(|&d| d as i64).collect();

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use super::emit;
+use super::{emit, synchronize};
 use crate::host_copy::HostCopies;
 use crate::model::{ModelConfig, Precision};
 use crate::outer::{
@@ -19,7 +19,7 @@ use crate::sparseloco::gpu::{GpuAggregator, GpuCompressor};
 use crate::sparseloco::{
 	aggregate, outer_step, CodecConfig, DecodeLimits, Payload, Tensor as Array, DEFAULT_BETA,
 };
-use crate::tensor_io::{to_array, to_tch};
+use crate::tensor_io::{named_shapes, to_array, to_tch};
 use crate::training::TrainableModel;
 
 /// What to check.
@@ -80,12 +80,7 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
 	let device = args.device;
 	let model = ModelConfig::builtin(&args.model)?;
 	let m = TrainableModel::new(&model, Device::Cpu, Precision::Fp32, 0);
-	let mut shapes: Vec<(String, Vec<usize>)> = m
-		.names()
-		.iter()
-		.zip(m.params())
-		.map(|(n, p)| (n.clone(), p.size().iter().map(|&d| d as usize).collect()))
-		.collect();
+	let mut shapes = named_shapes(m.names(), m.params());
 	drop(m);
 	shapes.extend(extra_shapes());
 	let limits = DecodeLimits::new(usize::MAX);
@@ -307,11 +302,4 @@ fn random_weights(shapes: &[(String, Vec<usize>)], device: Device, seed: i64) ->
 			Tensor::randn(dims.as_slice(), (Kind::Float, device)) * 0.02
 		})
 		.collect()
-}
-
-/// Waits for `device`'s queued work, so that a host clock times it.
-fn synchronize(device: Device) {
-	if let Device::Cuda(n) = device {
-		tch::Cuda::synchronize(n as i64);
-	}
 }

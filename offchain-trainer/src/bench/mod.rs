@@ -13,6 +13,13 @@ use tch::{Device, Kind, Tensor};
 
 use crate::data::Batch;
 
+/// Waits for `device`'s queued work, so that a host clock times it.
+pub fn synchronize(device: Device) {
+	if let Device::Cuda(n) = device {
+		tch::Cuda::synchronize(n as i64);
+	}
+}
+
 /// `batch` sequences of `seq` random tokens below `vocab`, with next-token targets (libtorch's
 /// generator: seed it first for a reproducible batch).
 pub fn random_batch(vocab: i64, batch: i64, seq: i64, device: Device) -> Batch {

@@ -7,7 +7,7 @@ use anyhow::{ensure, Result};
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use super::{emit, random_batch};
+use super::{emit, random_batch, synchronize};
 use crate::model::{ModelConfig, Precision};
 use crate::training::{train_step, AdamW, Backward, TrainConfig, TrainableModel};
 
@@ -71,11 +71,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
 	};
 	tch::manual_seed(1);
 	let batch = random_batch(config.tokenizer.vocab_size(), args.batch, args.seq, args.device);
-	let sync = || {
-		if let Device::Cuda(n) = args.device {
-			tch::Cuda::synchronize(n as i64);
-		}
-	};
+	let sync = || synchronize(args.device);
 	let mut loss = f64::NAN;
 	let mut first_loss = f64::NAN;
 	let mut t0 = Instant::now();

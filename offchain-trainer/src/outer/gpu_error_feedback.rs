@@ -8,8 +8,8 @@ use tch::{Kind, Tensor};
 
 use super::ErrorBuffers;
 use crate::sparseloco::gpu::{GpuCodecError, GpuCompressor};
-use crate::sparseloco::{CodecConfig, Tensor as Array};
-use crate::tensor_io::{to_array, to_tch};
+use crate::sparseloco::CodecConfig;
+use crate::tensor_io::{named_shapes, to_tch};
 
 /// Error-feedback state of one peer, on the model's CUDA device.
 #[derive(Debug)]
@@ -33,11 +33,7 @@ impl GpuErrorBuffers {
 		config: &CodecConfig,
 	) -> Result<Self, GpuCodecError> {
 		let device = params.first().map(Tensor::device).unwrap_or(tch::Device::Cpu);
-		let shapes: Vec<(String, Vec<usize>)> = names
-			.iter()
-			.zip(params)
-			.map(|(n, p)| (n.clone(), p.size().iter().map(|&d| d as usize).collect()))
-			.collect();
+		let shapes = named_shapes(names, params);
 		let codec = GpuCompressor::new(&shapes, config, device)?;
 		let mut buffers = Vec::with_capacity(params.len());
 		let mut delta = Vec::with_capacity(params.len());
@@ -67,9 +63,10 @@ impl GpuErrorBuffers {
 			});
 		}
 		tch::no_grad(|| -> Result<(), GpuCodecError> {
-			for ((d, g), l) in self.delta.iter_mut().zip(theta).zip(local) {
-				// In f32 whatever the weights' kind, as the host path's `to_array(θ − local)`.
-				d.f_copy_(&g.f_sub(l)?)?;
+			for ((d, g), l) in self.delta.iter().zip(theta).zip(local) {
+				// Into the f32 buffer whatever the weights' kind, as the host path's
+				// `to_array(θ − local)`; no temporary per tensor.
+				let _ = g.f_sub_out(d, l)?;
 			}
 			Ok(())
 		})?;
@@ -84,11 +81,5 @@ impl GpuErrorBuffers {
 	/// The buffers with their names, in model order (for host copies).
 	pub fn named(&self) -> Vec<(&str, &Tensor)> {
 		self.names.iter().map(String::as_str).zip(&self.buffers).collect()
-	}
-
-	/// The buffers copied to the host.
-	pub fn to_host(&self) -> Result<ErrorBuffers, crate::sparseloco::CodecError> {
-		let arrays: Vec<Array> = self.named().into_iter().map(|(n, t)| to_array(n, t)).collect();
-		ErrorBuffers::from_arrays(self.beta, arrays)
 	}
 }

@@ -7,7 +7,7 @@ use crate::sparseloco::gpu::GpuAggregator;
 use crate::sparseloco::{
 	contributions_by_tensor, tensor_clip_factors, CodecError, Payload, Tensor as Array,
 };
-use crate::tensor_io::to_array;
+use crate::tensor_io::{named_shapes, to_array};
 
 /// `Δ = θ_global − θ_local` per tensor, as codec arrays named `names`.
 pub fn pseudo_gradient(names: &[String], global: &[Tensor], local: &[Tensor]) -> Vec<Array> {
@@ -153,13 +153,8 @@ pub fn gpu_aggregator(
 	theta: &[Tensor],
 	codec: &crate::sparseloco::CodecConfig,
 ) -> Result<GpuAggregator, crate::sparseloco::gpu::GpuCodecError> {
-	let shapes: Vec<(String, Vec<usize>)> = names
-		.iter()
-		.zip(theta)
-		.map(|(n, t)| (n.clone(), t.size().iter().map(|&d| d as usize).collect()))
-		.collect();
 	let device = theta.first().map(Tensor::device).unwrap_or(tch::Device::Cpu);
-	GpuAggregator::new(PayloadLayout::new(&shapes, codec)?, device)
+	GpuAggregator::new(PayloadLayout::new(&named_shapes(names, theta), codec)?, device)
 }
 
 /// Where each of `theta`'s tensors starts in one flat buffer of all of them, and its length.
