@@ -100,6 +100,15 @@ async fn raw_server(
 	payload: Vec<u8>,
 	mode: Misbehaviour,
 ) -> (PeerId, Vec<Multiaddr>, Arc<Mutex<Vec<u64>>>) {
+	let (peer, addrs, offsets, _) = counting_raw_server(payload, mode).await;
+	(peer, addrs, offsets)
+}
+
+/// [`raw_server`], also counting the connections fetchers open to it.
+async fn counting_raw_server(
+	payload: Vec<u8>,
+	mode: Misbehaviour,
+) -> (PeerId, Vec<Multiaddr>, Arc<Mutex<Vec<u64>>>, Arc<AtomicUsize>) {
 	let mut swarm = libp2p::SwarmBuilder::with_new_identity()
 		.with_tokio()
 		.with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
@@ -116,9 +125,13 @@ async fn raw_server(
 	};
 	let peer = *swarm.local_peer_id();
 	let mut incoming = swarm.behaviour().new_control().accept(PROTOCOL).unwrap();
+	let connections = Arc::new(AtomicUsize::new(0));
+	let counted = connections.clone();
 	tokio::spawn(async move {
 		loop {
-			swarm.select_next_some().await;
+			if let SwarmEvent::ConnectionEstablished { .. } = swarm.select_next_some().await {
+				counted.fetch_add(1, Ordering::SeqCst);
+			}
 		}
 	});
 	let offsets = Arc::new(Mutex::new(Vec::new()));
@@ -133,8 +146,7 @@ async fn raw_server(
 				let request = Request::read(&mut stream).await.unwrap();
 				seen.lock().unwrap().push(request.offset);
 				write_status(&mut stream, Status::Ok).await.unwrap();
-				let offset = request.offset as usize;
-				let rest = &payload[offset..];
+				let rest = &payload[request.offset as usize..request.end as usize];
 				let _ = match mode {
 					Misbehaviour::Corrupt => {
 						let mut bad = rest.to_vec();
@@ -161,7 +173,7 @@ async fn raw_server(
 			});
 		}
 	});
-	(peer, vec![addr], offsets)
+	(peer, vec![addr], offsets, connections)
 }
 
 /// The fetcher still fetches and verifies a payload from an honest host.
@@ -229,6 +241,37 @@ async fn a_broken_transfer_resumes_and_completes() {
 	assert_eq!(*offsets.lock().unwrap(), vec![0, 2 * MB as u64]);
 	// Each byte crossed the wire once.
 	assert_eq!(fetcher.metrics().bytes_received.get(), 4 * MB as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_in_pieces_comes_over_several_connections_and_a_broken_piece_resumes() {
+	let dir = tempfile::tempdir().unwrap();
+	let fetcher = host(&dir, "fetcher", |c| {
+		c.piece_bytes = MB as u64;
+		c.transfer_lanes = 4;
+	})
+	.await;
+	let payload = pseudo_random(4 * MB + 123, 11);
+	let commitment = Commitment::of(&payload);
+	let (peer, addrs, offsets, connections) =
+		counting_raw_server(payload.clone(), Misbehaviour::TruncateOnce).await;
+	let bytes = fetcher.fetch(peer, &addrs, 1, commitment).await.unwrap();
+	assert!(bytes == payload);
+	// Five pieces (the last 123 bytes), one request each, and one more for the rest of the
+	// piece whose first stream broke half-way.
+	let mut offsets = offsets.lock().unwrap().clone();
+	offsets.sort_unstable();
+	assert_eq!(offsets.len(), 6, "{offsets:?}");
+	for (i, start) in [0, 1, 2, 3, 4].into_iter().map(|m| m * MB as u64).enumerate() {
+		assert!(offsets.contains(&start), "piece {i} never requested: {offsets:?}");
+	}
+	assert_eq!(fetcher.metrics().bytes_received.get(), payload.len() as u64);
+	// The lanes asked for a connection each.
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+	while connections.load(Ordering::SeqCst) < 4 && tokio::time::Instant::now() < deadline {
+		tokio::time::sleep(Duration::from_millis(10)).await;
+	}
+	assert_eq!(connections.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

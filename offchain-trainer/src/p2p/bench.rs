@@ -49,6 +49,8 @@ pub struct BenchCase {
 	pub upload_cap_mbps: Option<f64>,
 	/// Fetcher download cap, Mb/s.
 	pub download_cap_mbps: Option<f64>,
+	/// Pieces in flight at once (`P2pConfig::transfer_lanes`).
+	pub lanes: usize,
 }
 
 /// One measured transfer.
@@ -112,31 +114,26 @@ pub enum BenchError {
 	Differs,
 }
 
-/// The cases of `docs/p2p-bench.md`: 10 MB, 100 MB and 1 GB uncapped, then 100 MB under a
-/// 500 Mb/s download cap and 50 MB under a 110 Mb/s upload cap, each over TCP and QUIC.
+/// The cases of `docs/p2p-bench.md`: 10 MB, 100 MB and 1 GB uncapped in the default lanes, 1 GB
+/// in one lane (one stream on one connection, for comparison), then 100 MB under a 500 Mb/s
+/// download cap and 50 MB under a 110 Mb/s upload cap, each over TCP and QUIC.
 pub fn default_cases() -> Vec<BenchCase> {
+	let lanes = P2pConfig::new("unused".into()).transfer_lanes;
 	let mut cases = Vec::new();
 	for transport in [Transport::Tcp, Transport::Quic] {
+		let case = |size, upload_cap_mbps, download_cap_mbps, lanes| BenchCase {
+			transport,
+			size,
+			upload_cap_mbps,
+			download_cap_mbps,
+			lanes,
+		};
 		for size in [10_000_000, 100_000_000, 1_000_000_000] {
-			cases.push(BenchCase {
-				transport,
-				size,
-				upload_cap_mbps: None,
-				download_cap_mbps: None,
-			});
+			cases.push(case(size, None, None, lanes));
 		}
-		cases.push(BenchCase {
-			transport,
-			size: 100_000_000,
-			upload_cap_mbps: None,
-			download_cap_mbps: Some(500.0),
-		});
-		cases.push(BenchCase {
-			transport,
-			size: 50_000_000,
-			upload_cap_mbps: Some(110.0),
-			download_cap_mbps: None,
-		});
+		cases.push(case(1_000_000_000, None, None, 1));
+		cases.push(case(100_000_000, None, Some(500.0), lanes));
+		cases.push(case(50_000_000, Some(110.0), None, lanes));
 	}
 	cases
 }
@@ -148,6 +145,7 @@ pub async fn run_case(case: BenchCase) -> Result<BenchRow, BenchError> {
 		let mut c = P2pConfig::new(dir.path().join(name));
 		c.listen = vec![case.transport.listen()];
 		c.announcements = false;
+		c.transfer_lanes = case.lanes;
 		c
 	};
 	let mut server_config = config("server.key");
@@ -163,8 +161,12 @@ pub async fn run_case(case: BenchCase) -> Result<BenchRow, BenchError> {
 	let commitment = server.serve(1, payload.clone())?;
 	let hash_cpu_seconds = cpu_before_hash.zip(process_cpu_seconds()).map(|(a, b)| b - a);
 	let (peer, addrs) = (server.local_peer_id(), server.listen_addrs());
-	// Open the connection first so the row measures the transfer, not the handshake.
+	// Open the connection first so the row measures the transfer, not the handshake; uncapped,
+	// fetch the payload once too, which opens a connection per lane.
 	client.fetch(peer, &addrs, 0, warmup).await?;
+	if case.upload_cap_mbps.is_none() && case.download_cap_mbps.is_none() {
+		client.fetch(peer, &addrs, 1, commitment).await?;
+	}
 
 	let cpu_before = process_cpu_seconds();
 	let started = Instant::now();
@@ -186,9 +188,9 @@ pub fn markdown(rows: &[BenchRow], context: &str) -> String {
 	let _ = writeln!(out, "# p2p payload transfer benchmark\n\n{context}\n");
 	let _ = writeln!(
 		out,
-		"| payload | transport | cap | seconds | MB/s | Mb/s | ratio to cap | CPU s per GB | BLAKE3 alone, MB per CPU s |"
+		"| payload | transport | lanes | cap | seconds | MB/s | Mb/s | ratio to cap | CPU s per GB | BLAKE3 alone, MB per CPU s |"
 	);
-	let _ = writeln!(out, "|---:|---|---|---:|---:|---:|---:|---:|---:|");
+	let _ = writeln!(out, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|");
 	for row in rows {
 		let c = &row.case;
 		let cap = match (c.upload_cap_mbps, c.download_cap_mbps) {
@@ -202,9 +204,10 @@ pub fn markdown(rows: &[BenchRow], context: &str) -> String {
 		let hash = row.hash_mb_per_cpu_s().map_or("-".to_string(), |h| format!("{h:.0}"));
 		let _ = writeln!(
 			out,
-			"| {} | {} | {cap} | {:.3} | {:.1} | {:.0} | {ratio} | {cpu} | {hash} |",
+			"| {} | {} | {} | {cap} | {:.3} | {:.1} | {:.0} | {ratio} | {cpu} | {hash} |",
 			human_size(c.size),
 			c.transport.name(),
+			c.lanes,
 			row.seconds,
 			row.mb_per_s(),
 			row.mb_per_s() * 8.0,

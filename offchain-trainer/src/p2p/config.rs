@@ -27,6 +27,13 @@ pub struct P2pConfig {
 	pub max_download_mbps: Option<f64>,
 	/// Fetches in flight at once; more wait their turn.
 	pub max_concurrent_fetches: usize,
+	/// A payload is fetched in pieces of at most this many bytes, one stream each.
+	pub piece_bytes: u64,
+	/// Pieces of one payload in flight at once, each on a stream of its own, over as many
+	/// connections to the peer: one libp2p connection encrypts and multiplexes on one task per
+	/// side, which bounded a transfer to ~0.6 GB/s on loopback (docs/p2p-bench.md). Payloads of
+	/// one piece use one stream on one connection.
+	pub transfer_lanes: usize,
 	/// Streams served at once; more are answered `Busy`.
 	pub max_concurrent_serves: usize,
 	/// Limit for dialing a peer and opening a stream.
@@ -47,7 +54,8 @@ pub struct P2pConfig {
 
 impl P2pConfig {
 	/// Defaults: TCP and QUIC on 127.0.0.1 (free ports), 4 windows kept, 2 GiB payloads at most,
-	/// no caps, 4 fetches and 16 serves at once, 10 s to open, 30 s stall limit, 3 retries.
+	/// no caps, 4 fetches and 16 serves at once, 8 MiB pieces, 4 lanes a transfer, 10 s to open,
+	/// 30 s stall limit, 3 retries.
 	pub fn new(identity_path: PathBuf) -> Self {
 		Self {
 			identity_path,
@@ -58,6 +66,8 @@ impl P2pConfig {
 			max_upload_mbps: None,
 			max_download_mbps: None,
 			max_concurrent_fetches: 4,
+			piece_bytes: 8 << 20,
+			transfer_lanes: 4,
 			max_concurrent_serves: 16,
 			open_timeout: Duration::from_secs(10),
 			stall_timeout: Duration::from_secs(30),
@@ -99,6 +109,9 @@ pub struct P2pArgs {
 	/// Windows of payloads kept for serving.
 	#[arg(long, default_value_t = 4)]
 	pub store_windows: usize,
+	/// Pieces of one payload fetched at once, each on its own stream and connection.
+	#[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+	pub transfer_lanes: u16,
 }
 
 impl P2pArgs {
@@ -112,6 +125,7 @@ impl P2pArgs {
 		config.max_upload_mbps = self.max_upload_mbps;
 		config.max_download_mbps = self.max_download_mbps;
 		config.store_windows = self.store_windows;
+		config.transfer_lanes = self.transfer_lanes.into();
 		config
 	}
 }

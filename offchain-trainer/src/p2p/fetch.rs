@@ -1,10 +1,14 @@
 //! Fetching a payload from the peer that committed it, verified against the commitment before
-//! anyone reads it: at most `size + 1` bytes are read (the extra byte detects an oversized
-//! stream), every byte is hashed as it arrives, and only a payload of exactly the committed size
-//! and hash is returned. Every way a peer can fail is a typed [`FetchError`], never a panic; a
-//! failed fetch leaves the host as it was.
+//! anyone reads it. The payload comes in byte ranges (pieces), several at once on streams of
+//! their own over several connections, so one transfer is not bound to one connection's task.
+//! A stream is read for at most one byte past its piece (that byte detects an oversized stream
+//! and ends the fetch), pieces are hashed in order as they complete, and only a payload of
+//! exactly the committed size and hash is returned. Every way a peer can fail is a typed
+//! [`FetchError`], never a panic; a failed fetch leaves the host as it was.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{AsyncRead, AsyncReadExt};
@@ -19,7 +23,7 @@ use super::limiter::Bandwidth;
 use super::metrics::P2pMetrics;
 use super::wire::{Request, Status, PROTOCOL};
 
-/// Bytes read from the stream at a time (hashed while still in cache, then appended).
+/// Most bytes read from a stream at a time.
 const CHUNK: usize = 256 * 1024;
 
 /// Why a fetch failed. Everything but [`FetchError::InvalidCommitment`] and
@@ -175,12 +179,16 @@ pub(crate) struct FetchSettings {
 	pub stall_timeout: Duration,
 	pub retries: u32,
 	pub retry_backoff: Duration,
+	pub piece_bytes: u64,
+	pub lanes: usize,
 }
 
 /// A request to the swarm task to connect to a peer (at the addresses in the address book); the
-/// reply comes once a connection is up or the dial failed.
+/// reply comes once a connection is up or the dial failed. `connections` above one asks for that
+/// many connections in all: the reply still comes with the first, the others are dialed behind it.
 pub(crate) struct DialRequest {
 	pub peer: PeerId,
+	pub connections: usize,
 	pub reply: oneshot::Sender<Result<(), String>>,
 }
 
@@ -196,44 +204,88 @@ pub(crate) struct Fetcher {
 	pub settings: FetchSettings,
 }
 
-/// Where received bytes go: a blocking-pool thread that hashes each chunk and appends it to the
-/// payload, so hashing (the largest CPU cost of a transfer) overlaps with receiving instead of
-/// adding to it. Lives for the whole fetch, so a retry resumes with the hash state intact.
+/// One byte range of a payload, fetched on one stream, with what has arrived of it so far (a
+/// retry asks for the rest only).
+struct Piece {
+	index: usize,
+	start: u64,
+	end: u64,
+	/// The bytes received, in a buffer one byte longer than the piece: reading that byte proves
+	/// a stream oversized. Allocated when the piece is first fetched.
+	buf: Vec<u8>,
+	filled: usize,
+}
+
+impl Piece {
+	fn remaining(&self) -> u64 {
+		self.end - self.start - self.filled as u64
+	}
+}
+
+/// The pieces still to fetch and the lanes still fetching, under one lock so that a lane
+/// handing its piece back and a lane finding nothing left cannot miss each other.
+struct Queue {
+	pieces: VecDeque<Piece>,
+	lanes: usize,
+}
+
+fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+	queue.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where finished pieces go: a blocking-pool thread that hashes them in payload order (BLAKE3
+/// over all cores for each piece) and appends them to the payload, so hashing overlaps the
+/// pieces still in flight. Pieces finishing out of order wait for their predecessors.
 struct Assembler {
-	chunks: mpsc::Sender<Vec<u8>>,
+	pieces: mpsc::Sender<Piece>,
 	finished: tokio::task::JoinHandle<(Vec<u8>, Commitment)>,
-	/// Bytes handed over so far.
-	received: u64,
 }
 
 impl Assembler {
 	fn new(capacity: usize) -> Self {
-		// A few chunks in flight are enough to keep both sides busy.
-		let (chunks, mut incoming) = mpsc::channel::<Vec<u8>>(8);
+		let (pieces, mut incoming) = mpsc::channel::<Piece>(4);
 		let finished = tokio::task::spawn_blocking(move || {
 			// The committed size is bounded above, so reserving it up front is safe and saves
 			// the copies of a growing buffer; pages are only touched as bytes arrive.
 			let mut bytes = Vec::with_capacity(capacity);
 			let mut hasher = PayloadHasher::default();
-			while let Some(chunk) = incoming.blocking_recv() {
-				hasher.update(&chunk);
-				bytes.extend_from_slice(&chunk);
+			let mut waiting = BTreeMap::new();
+			let mut next = 0;
+			while let Some(piece) = incoming.blocking_recv() {
+				waiting.insert(piece.index, piece);
+				while let Some(piece) = waiting.remove(&next) {
+					hasher.update_parallel(&piece.buf);
+					bytes.extend_from_slice(&piece.buf);
+					next += 1;
+				}
 			}
 			(bytes, hasher.finish())
 		});
-		Self { chunks, finished, received: 0 }
+		Self { pieces, finished }
 	}
 
-	async fn push(&mut self, chunk: Vec<u8>) -> Result<(), FetchError> {
-		self.received += chunk.len() as u64;
-		self.chunks.send(chunk).await.map_err(|_| FetchError::Shutdown)
+	async fn push(&self, piece: Piece) -> Result<(), FetchError> {
+		self.pieces.send(piece).await.map_err(|_| FetchError::Shutdown)
 	}
 
 	/// The bytes received and their commitment.
 	async fn finish(self) -> Result<(Vec<u8>, Commitment), FetchError> {
-		drop(self.chunks);
+		drop(self.pieces);
 		self.finished.await.map_err(|_| FetchError::Shutdown)
 	}
+}
+
+/// What every lane of one fetch shares.
+struct Transfer<'a> {
+	peer: PeerId,
+	window: u64,
+	commitment: Commitment,
+	/// Connections to ask for: one per lane.
+	connections: usize,
+	queue: &'a Mutex<Queue>,
+	assembler: &'a Assembler,
+	/// Payload bytes received so far, all pieces together (for error reports).
+	received: &'a AtomicU64,
 }
 
 impl Fetcher {
@@ -261,6 +313,8 @@ impl Fetcher {
 		result
 	}
 
+	/// The payload in pieces of at most `piece_bytes`, up to `lanes` of them in flight, each on
+	/// its own stream (spread over as many connections); the hash is checked once all are in.
 	async fn fetch_verified(
 		&self,
 		peer: PeerId,
@@ -277,50 +331,101 @@ impl Fetcher {
 		self.addresses.set(peer, addrs);
 		let _permit = self.permits.acquire().await.map_err(|_| FetchError::Shutdown)?;
 
-		let mut assembler = Assembler::new(capacity);
-		let mut control = self.control.clone();
-		let mut retries_left = self.settings.retries;
-		let mut backoff = self.settings.retry_backoff;
-		loop {
-			match self.attempt(&mut control, peer, window, commitment, &mut assembler).await {
-				Ok(()) => break,
-				Err(e) if e.is_retryable() && retries_left > 0 => {
-					tracing::debug!(%peer, window, error = %e, received = assembler.received, "retrying fetch");
-					retries_left -= 1;
-					tokio::time::sleep(backoff).await;
-					backoff = backoff.saturating_mul(2);
-				}
-				Err(e) => return Err(e),
-			}
-		}
-		let (bytes, received) = assembler.finish().await?;
-		if received.hash != commitment.hash {
+		let piece_bytes = self.settings.piece_bytes.max(1);
+		let pieces: VecDeque<Piece> = (0..commitment.size.div_ceil(piece_bytes))
+			.map(|i| Piece {
+				index: i as usize,
+				start: i * piece_bytes,
+				end: ((i + 1) * piece_bytes).min(commitment.size),
+				buf: Vec::new(),
+				filled: 0,
+			})
+			.collect();
+		let lanes = self.settings.lanes.clamp(1, pieces.len());
+		let queue = Mutex::new(Queue { pieces, lanes });
+		let assembler = Assembler::new(capacity);
+		let received = AtomicU64::new(0);
+		let transfer = Transfer {
+			peer,
+			window,
+			commitment,
+			connections: lanes,
+			queue: &queue,
+			assembler: &assembler,
+			received: &received,
+		};
+		// The first final error ends the fetch; the other lanes are dropped with it.
+		futures::future::try_join_all((0..lanes).map(|_| self.lane(&transfer))).await?;
+		let (bytes, got) = assembler.finish().await?;
+		if got.hash != commitment.hash || got.size != commitment.size {
 			return Err(FetchError::HashMismatch {
 				peer,
-				size: received.size,
+				size: got.size,
 				expected: Hex(&commitment.hash).to_string(),
-				actual: Hex(&received.hash).to_string(),
+				actual: Hex(&got.hash).to_string(),
 			});
 		}
 		Ok(bytes)
 	}
 
-	/// One stream: request from the current offset, then read until EOF or one byte past the
-	/// committed size.
+	/// One lane: takes pieces until none are left, fetching each with retries and resumption.
+	/// A lane the server answers `Busy` hands its piece back and stops while another lane is
+	/// still fetching, so a transfer in lanes asks no more of a busy server than one stream.
+	async fn lane(&self, transfer: &Transfer<'_>) -> Result<(), FetchError> {
+		let mut control = self.control.clone();
+		loop {
+			let next = {
+				let mut queue = lock(transfer.queue);
+				let next = queue.pieces.pop_front();
+				if next.is_none() {
+					queue.lanes -= 1;
+				}
+				next
+			};
+			let Some(mut piece) = next else { return Ok(()) };
+			let mut retries_left = self.settings.retries;
+			let mut backoff = self.settings.retry_backoff;
+			loop {
+				let error = match self.attempt(&mut control, transfer, &mut piece).await {
+					Ok(()) => break,
+					Err(e) => e,
+				};
+				if matches!(error, FetchError::Busy { .. }) {
+					let mut queue = lock(transfer.queue);
+					if queue.lanes > 1 {
+						queue.lanes -= 1;
+						queue.pieces.push_front(piece);
+						return Ok(());
+					}
+				}
+				if !error.is_retryable() || retries_left == 0 {
+					return Err(error);
+				}
+				tracing::debug!(peer = %transfer.peer, window = transfer.window, %error, piece = piece.index, "retrying piece");
+				retries_left -= 1;
+				tokio::time::sleep(backoff).await;
+				backoff = backoff.saturating_mul(2);
+			}
+			piece.buf.truncate(piece.filled);
+			transfer.assembler.push(piece).await?;
+		}
+	}
+
+	/// One stream: request the rest of `piece`, then read until EOF or one byte past it.
 	async fn attempt(
 		&self,
 		control: &mut Control,
-		peer: PeerId,
-		window: u64,
-		commitment: Commitment,
-		assembler: &mut Assembler,
+		transfer: &Transfer<'_>,
+		piece: &mut Piece,
 	) -> Result<(), FetchError> {
+		let Transfer { peer, window, commitment, received, .. } = *transfer;
 		let settings = &self.settings;
 		// Connect first, then open the stream on the live connection: the stream behaviour's own
 		// on-demand dial is best effort (it drops a dial request when another one is queued).
 		let connect = async {
 			let (reply, response) = oneshot::channel();
-			self.dials.send(DialRequest { peer, reply }).await.map_err(|_| FetchError::Shutdown)?;
+			let request = DialRequest { peer, connections: transfer.connections, reply };
+			self.dials.send(request).await.map_err(|_| FetchError::Shutdown)?;
 			response
 				.await
 				.map_err(|_| FetchError::Shutdown)?
@@ -343,16 +448,17 @@ impl Fetcher {
 		};
 		let mut stream = self.bandwidth.download(stream);
 		let committed = commitment.size;
-		let stalled = |received: u64| FetchError::Stalled {
+		let stalled = || FetchError::Stalled {
 			peer,
 			after: settings.stall_timeout,
-			received,
+			received: received.load(Ordering::Relaxed),
 			committed,
 		};
 
-		let request = Request { window, hash: commitment.hash, offset: assembler.received };
+		let offset = piece.start + piece.filled as u64;
+		let request = Request { window, hash: commitment.hash, offset, end: piece.end };
 		match timeout(settings.stall_timeout, request.write(&mut stream)).await {
-			Err(_) => return Err(stalled(assembler.received)),
+			Err(_) => return Err(stalled()),
 			Ok(Err(source)) => return Err(FetchError::Io { peer, source }),
 			Ok(Ok(())) => {}
 		}
@@ -361,10 +467,11 @@ impl Fetcher {
 		if self
 			.read_some(&mut stream, &mut status, peer)
 			.await
-			.map_err(|e| e.unwrap_or_else(|| stalled(assembler.received)))?
+			.map_err(|e| e.unwrap_or_else(stalled))?
 			== 0
 		{
-			return Err(FetchError::Truncated { peer, committed, received: assembler.received });
+			let received = received.load(Ordering::Relaxed);
+			return Err(FetchError::Truncated { peer, committed, received });
 		}
 		match Status::from_byte(status[0]) {
 			Some(Status::Ok) => {}
@@ -390,64 +497,57 @@ impl Fetcher {
 			}
 		}
 
-		let result = self.receive(&mut stream, peer, committed, assembler).await;
+		let result = self.receive(&mut stream, transfer, piece).await;
 		if let Err(e) = &result {
-			tracing::debug!(%peer, window, error = %e, received = assembler.received, "transfer attempt ended");
+			tracing::debug!(%peer, window, error = %e, piece = piece.index, filled = piece.filled, "transfer attempt ended");
 		}
 		result
 	}
 
-	/// Reads payload bytes into chunks for the assembler until EOF or one byte past the committed
-	/// size. Whatever valid bytes arrived before a failure are handed over, so a retry resumes
-	/// after them.
+	/// Reads the rest of `piece` straight into its buffer until EOF or one byte past its end.
+	/// Whatever arrived before a failure stays in the piece, so a retry resumes after it.
 	async fn receive<S: AsyncRead + Unpin>(
 		&self,
 		stream: &mut S,
-		peer: PeerId,
-		committed: u64,
-		assembler: &mut Assembler,
+		transfer: &Transfer<'_>,
+		piece: &mut Piece,
 	) -> Result<(), FetchError> {
-		let mut chunk = vec![0u8; CHUNK];
-		let mut filled = 0;
-		let result = loop {
-			let received = assembler.received + filled as u64;
-			let remaining = committed - received;
+		let (peer, committed) = (transfer.peer, transfer.commitment.size);
+		if piece.buf.is_empty() {
+			// `end - start` is at most the committed size, which fits in memory (checked).
+			piece.buf = vec![0u8; (piece.end - piece.start) as usize + 1];
+		}
+		loop {
+			let remaining = piece.remaining();
 			// One byte more than is still due: reading it proves the stream is oversized.
-			let want = (remaining + 1).min((CHUNK - filled) as u64) as usize;
-			let n = match self.read_some(stream, &mut chunk[filled..filled + want], peer).await {
+			let want = (remaining + 1).min(CHUNK as u64) as usize;
+			let buf = &mut piece.buf[piece.filled..piece.filled + want];
+			let n = match self.read_some(stream, buf, peer).await {
 				Ok(n) => n,
 				Err(e) => {
-					break Err(e.unwrap_or(FetchError::Stalled {
+					return Err(e.unwrap_or(FetchError::Stalled {
 						peer,
 						after: self.settings.stall_timeout,
-						received,
+						received: transfer.received.load(Ordering::Relaxed),
 						committed,
 					}))
 				}
 			};
 			if n == 0 {
-				break if remaining == 0 {
+				return if remaining == 0 {
 					Ok(())
 				} else {
+					let received = transfer.received.load(Ordering::Relaxed);
 					Err(FetchError::Truncated { peer, committed, received })
 				};
 			}
 			self.metrics.bytes_received.inc_by(n as u64);
 			if n as u64 > remaining {
-				// Final error: the bytes of this chunk no longer matter.
 				return Err(FetchError::Oversized { peer, committed });
 			}
-			filled += n;
-			if filled == CHUNK {
-				assembler.push(std::mem::replace(&mut chunk, vec![0u8; CHUNK])).await?;
-				filled = 0;
-			}
-		};
-		if filled > 0 {
-			chunk.truncate(filled);
-			assembler.push(chunk).await?;
+			piece.filled += n;
+			transfer.received.fetch_add(n as u64, Ordering::Relaxed);
 		}
-		result
 	}
 
 	/// Reads once with the stall timeout; `Err(None)` is a stall (the caller knows the counts).

@@ -82,8 +82,14 @@ impl P2pHost {
 	/// every listener has an address, so [`P2pHandle::listen_addrs`] is complete. The task ends
 	/// when every handle is dropped; its `JoinHandle` is returned for the caller to await or abort.
 	pub async fn start(config: P2pConfig) -> Result<(P2pHandle, JoinHandle<()>), StartError> {
-		if config.max_concurrent_fetches == 0 || config.max_concurrent_serves == 0 {
+		if config.max_concurrent_fetches == 0
+			|| config.max_concurrent_serves == 0
+			|| config.transfer_lanes == 0
+		{
 			return Err(StartError::Config("concurrency limits must be at least 1"));
+		}
+		if config.piece_bytes == 0 {
+			return Err(StartError::Config("pieces must hold at least one byte"));
 		}
 		let keypair = identity::load_or_create(&config.identity_path)?;
 		let bandwidth = Bandwidth::new(config.max_upload_mbps, config.max_download_mbps)?;
@@ -156,6 +162,8 @@ impl P2pHost {
 				stall_timeout: config.stall_timeout,
 				retries: config.retries,
 				retry_backoff: config.retry_backoff,
+				piece_bytes: config.piece_bytes,
+				lanes: config.transfer_lanes,
 			},
 		};
 		let (commands, command_rx) = mpsc::channel(64);
@@ -240,11 +248,30 @@ async fn run(
 	let topic = announce::topic();
 	// Fetches waiting for a connection to each peer.
 	let mut waiting: HashMap<PeerId, Vec<oneshot::Sender<Result<(), String>>>> = HashMap::new();
+	// Open connections to each peer, and extra connections being dialed to it (for a transfer
+	// in several lanes).
+	let mut connections: HashMap<PeerId, usize> = HashMap::new();
+	let mut adding: HashMap<PeerId, usize> = HashMap::new();
 	loop {
 		tokio::select! {
-			Some(DialRequest { peer, reply }) = dials.recv() => {
-				if swarm.is_connected(&peer) {
+			Some(DialRequest { peer, connections: wanted, reply }) = dials.recv() => {
+				let open = connections.get(&peer).copied().unwrap_or(0);
+				if open > 0 {
+					// The fetch starts on the connections there are; streams it opens later
+					// spread over the extra ones as they come up.
 					let _ = reply.send(Ok(()));
+					let dialing = adding.get(&peer).copied().unwrap_or(0);
+					let mut dialed = 0;
+					for _ in (open + dialing)..wanted {
+						let opts = DialOpts::peer_id(peer).condition(PeerCondition::Always).build();
+						match swarm.dial(opts) {
+							Ok(()) => dialed += 1,
+							Err(e) => tracing::debug!(%peer, error = %e, "extra connection not dialed"),
+						}
+					}
+					if dialed > 0 {
+						*adding.entry(peer).or_default() += dialed;
+					}
 					continue;
 				}
 				let opts = DialOpts::peer_id(peer).condition(PeerCondition::DisconnectedAndNotDialing).build();
@@ -288,18 +315,28 @@ async fn run(
 						_ => tracing::debug!("ignored a malformed announcement"),
 					}
 				},
-				SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+				SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
 					tracing::debug!(%peer_id, addr = %endpoint.get_remote_address(), "connected");
+					connections.insert(peer_id, num_established.get() as usize);
+					if endpoint.is_dialer() {
+						settle_dial(&mut adding, peer_id);
+					}
 					for reply in waiting.remove(&peer_id).unwrap_or_default() {
 						let _ = reply.send(Ok(()));
 					}
 				},
-				SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+				SwarmEvent::ConnectionClosed { peer_id, cause, num_established, .. } => {
 					tracing::debug!(%peer_id, ?cause, "disconnected");
+					if num_established == 0 {
+						connections.remove(&peer_id);
+					} else {
+						connections.insert(peer_id, num_established as usize);
+					}
 				},
 				SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
 					tracing::debug!(?peer_id, %error, "dial failed");
 					if let Some(peer) = peer_id {
+						settle_dial(&mut adding, peer);
 						for reply in waiting.remove(&peer).unwrap_or_default() {
 							let _ = reply.send(Err(error.to_string()));
 						}
@@ -310,6 +347,16 @@ async fn run(
 		}
 	}
 	tracing::debug!("p2p host stopped");
+}
+
+/// One extra dial to `peer` ended (connected or failed).
+fn settle_dial(adding: &mut HashMap<PeerId, usize>, peer: PeerId) {
+	if let Some(n) = adding.get_mut(&peer) {
+		*n = n.saturating_sub(1);
+		if *n == 0 {
+			adding.remove(&peer);
+		}
+	}
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {

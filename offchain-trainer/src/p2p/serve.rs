@@ -79,15 +79,16 @@ impl Server {
 			let _ = timeout(self.stall_timeout, refuse(&mut stream, Status::NotFound)).await;
 			return "not_found";
 		};
-		let Some(rest) = usize::try_from(request.offset).ok().and_then(|o| payload.get(o..)) else {
+		let range = usize::try_from(request.offset).ok().zip(usize::try_from(request.end).ok());
+		let Some(wanted) = range.and_then(|(offset, end)| payload.get(offset..end)) else {
 			let _ = timeout(self.stall_timeout, refuse(&mut stream, Status::BadRequest)).await;
 			return "bad_request";
 		};
 		let started = Instant::now();
-		match self.send(&mut stream, rest).await {
+		match self.send(&mut stream, wanted).await {
 			Ok(()) => {
 				self.metrics.serve_seconds.observe(started.elapsed().as_secs_f64());
-				tracing::debug!(%peer, window = request.window, bytes = rest.len(), "served payload");
+				tracing::debug!(%peer, window = request.window, bytes = wanted.len(), "served payload");
 				"ok"
 			}
 			Err(e) => {

@@ -1,33 +1,37 @@
-//! The payload protocol on one libp2p stream, `/gauntlet/payload/2`:
+//! The payload protocol on one libp2p stream, `/gauntlet/payload/3`:
 //!
 //! ```text
-//! fetcher → server   request: version u8 = 1 | window u64 LE | hash [u8; 32] | offset u64 LE
-//! server  → fetcher  status u8, then for `Ok` the payload bytes from `offset` to the end, then EOF
+//! fetcher → server   request: version u8 = 3 | window u64 LE | hash [u8; 32] | offset u64 LE | end u64 LE
+//! server  → fetcher  status u8, then for `Ok` the payload bytes `offset..end`, then EOF
 //! ```
 //!
 //! The response carries no length: the fetcher knows the size from the chain commitment and reads
-//! at most `size - offset + 1` bytes, so a server can neither make it read more than committed nor
-//! lie about the size. `offset` lets a broken transfer resume where it stopped.
+//! at most `end - offset + 1` bytes, so a server can neither make it read more than asked nor lie
+//! about the size. A byte range per stream lets one transfer run as several pieces side by side
+//! (on several connections: `fetch`), and lets a broken piece resume where it stopped.
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
-/// The stream protocol name. `/2`: the hash in a request is BLAKE3 (it was Blake2b-256 in `/1`), so
-/// a peer of the older protocol fails at negotiation instead of asking for hashes nobody has.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/gauntlet/payload/2");
+/// The stream protocol name. `/3`: a request names a byte range (`/2` asked for everything from an
+/// offset on; `/1` had Blake2b-256 hashes), so a peer of an older protocol fails at negotiation
+/// instead of misreading requests.
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/gauntlet/payload/3");
 /// Encoded request length.
-pub const REQUEST_LEN: usize = 1 + 8 + 32 + 8;
-const VERSION: u8 = 1;
+pub const REQUEST_LEN: usize = 1 + 8 + 32 + 8 + 8;
+const VERSION: u8 = 3;
 
-/// A request for the payload of (window, hash), from byte `offset` on.
+/// A request for bytes `offset..end` of the payload of (window, hash).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {
 	/// The window the payload was committed in.
 	pub window: u64,
 	/// The committed BLAKE3 hash.
 	pub hash: [u8; 32],
-	/// First byte wanted (non-zero when resuming).
+	/// First byte wanted.
 	pub offset: u64,
+	/// One past the last byte wanted (at most the payload's size).
+	pub end: u64,
 }
 
 /// The server's answer, one byte before the payload.
@@ -40,7 +44,7 @@ pub enum Status {
 	NotFound = 1,
 	/// The server is at its concurrent-transfer limit; try again later.
 	Busy = 2,
-	/// The request does not decode or its offset is past the payload's end.
+	/// The request does not decode or its range is not inside the payload.
 	BadRequest = 3,
 }
 
@@ -70,6 +74,7 @@ impl Request {
 		out[1..9].copy_from_slice(&self.window.to_le_bytes());
 		out[9..41].copy_from_slice(&self.hash);
 		out[41..49].copy_from_slice(&self.offset.to_le_bytes());
+		out[49..57].copy_from_slice(&self.end.to_le_bytes());
 		out
 	}
 
@@ -85,7 +90,7 @@ impl Request {
 		};
 		let mut hash = [0u8; 32];
 		hash.copy_from_slice(&bytes[9..41]);
-		Ok(Self { window: u64_at(1), hash, offset: u64_at(41) })
+		Ok(Self { window: u64_at(1), hash, offset: u64_at(41), end: u64_at(49) })
 	}
 
 	/// Reads one request from a stream.
@@ -117,7 +122,8 @@ mod tests {
 
 	#[test]
 	fn request_round_trips_and_rejects_other_versions() {
-		let req = Request { window: 0x0102_0304_0506_0708, hash: [7; 32], offset: 99 };
+		let req =
+			Request { window: 0x0102_0304_0506_0708, hash: [7; 32], offset: 99, end: 1 << 40 };
 		let mut bytes = req.encode();
 		assert_eq!(Request::decode(&bytes).unwrap(), req);
 		bytes[0] = 2;
