@@ -410,8 +410,8 @@ fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
 		 (load average before: {}, after: {}). Two hosts in one process over 127.0.0.1; each row \
 		 is one fetch on open connections (uncapped: the second fetch of the payload, the first \
 		 opened a connection per lane), timed from `fetch` to the verified payload. Lanes: \
-		 pieces of 8 MiB in flight at once, each on its own stream, spread over as many \
-		 connections. CPU s per GB: CPU time of both hosts during the fetch (includes time lost \
+		 the payload in that many pieces (none under 8 MiB), each on its own stream, fetched at \
+		 once over as many connections, then hashed on all cores. CPU s per GB: CPU time of both hosts during the fetch (includes time lost \
 		 to contention on a shared machine). The last column is hashing the payload once on one \
 		 core when serving it. MB = 10^6 bytes, Mb = 10^6 bits.",
 		load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),

@@ -27,12 +27,12 @@ pub struct P2pConfig {
 	pub max_download_mbps: Option<f64>,
 	/// Fetches in flight at once; more wait their turn.
 	pub max_concurrent_fetches: usize,
-	/// A payload is fetched in pieces of at most this many bytes, one stream each.
+	/// Smallest piece: a payload is fetched in one piece per lane, none smaller than this, so
+	/// small payloads stay one stream on one connection.
 	pub piece_bytes: u64,
 	/// Pieces of one payload in flight at once, each on a stream of its own, over as many
 	/// connections to the peer: one libp2p connection encrypts and multiplexes on one task per
-	/// side, which bounded a transfer to ~0.6 GB/s on loopback (docs/p2p-bench.md). Payloads of
-	/// one piece use one stream on one connection.
+	/// side, which bounded a transfer to ~0.6 GB/s on loopback (docs/p2p-bench.md).
 	pub transfer_lanes: usize,
 	/// Streams served at once; more are answered `Busy`.
 	pub max_concurrent_serves: usize,
@@ -54,8 +54,8 @@ pub struct P2pConfig {
 
 impl P2pConfig {
 	/// Defaults: TCP and QUIC on 127.0.0.1 (free ports), 4 windows kept, 2 GiB payloads at most,
-	/// no caps, 4 fetches and 16 serves at once, 8 MiB pieces, 4 lanes a transfer, 10 s to open,
-	/// 30 s stall limit, 3 retries.
+	/// no caps, 4 fetches and 16 serves at once, 4 lanes a transfer (pieces of 8 MiB or more),
+	/// 10 s to open, 30 s stall limit, 3 retries.
 	pub fn new(identity_path: PathBuf) -> Self {
 		Self {
 			identity_path,

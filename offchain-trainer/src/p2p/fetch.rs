@@ -2,11 +2,11 @@
 //! anyone reads it. The payload comes in byte ranges (pieces), several at once on streams of
 //! their own over several connections, so one transfer is not bound to one connection's task.
 //! A stream is read for at most one byte past its piece (that byte detects an oversized stream
-//! and ends the fetch), pieces are hashed in order as they complete, and only a payload of
-//! exactly the committed size and hash is returned. Every way a peer can fail is a typed
+//! and ends the fetch), the whole is hashed on all cores once in, and only a payload of exactly
+//! the committed size and hash is returned. Every way a peer can fail is a typed
 //! [`FetchError`], never a panic; a failed fetch leaves the host as it was.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -204,88 +204,45 @@ pub(crate) struct Fetcher {
 	pub settings: FetchSettings,
 }
 
-/// One byte range of a payload, fetched on one stream, with what has arrived of it so far (a
-/// retry asks for the rest only).
-struct Piece {
-	index: usize,
+/// One byte range of a payload, fetched on one stream straight into its part of the payload's
+/// buffer, with what has arrived so far (a retry asks for the rest only).
+struct Piece<'a> {
 	start: u64,
-	end: u64,
-	/// The bytes received, in a buffer one byte longer than the piece: reading that byte proves
-	/// a stream oversized. Allocated when the piece is first fetched.
-	buf: Vec<u8>,
+	buf: &'a mut [u8],
 	filled: usize,
 }
 
-impl Piece {
-	fn remaining(&self) -> u64 {
-		self.end - self.start - self.filled as u64
+impl Piece<'_> {
+	fn end(&self) -> u64 {
+		self.start + self.buf.len() as u64
+	}
+
+	fn remaining(&self) -> usize {
+		self.buf.len() - self.filled
 	}
 }
 
 /// The pieces still to fetch and the lanes still fetching, under one lock so that a lane
 /// handing its piece back and a lane finding nothing left cannot miss each other.
-struct Queue {
-	pieces: VecDeque<Piece>,
+struct Queue<'a> {
+	pieces: VecDeque<Piece<'a>>,
 	lanes: usize,
 }
 
-fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+fn lock<'q, 'a>(queue: &'q Mutex<Queue<'a>>) -> std::sync::MutexGuard<'q, Queue<'a>> {
 	queue.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Where finished pieces go: a blocking-pool thread that hashes them in payload order (BLAKE3
-/// over all cores for each piece) and appends them to the payload, so hashing overlaps the
-/// pieces still in flight. Pieces finishing out of order wait for their predecessors.
-struct Assembler {
-	pieces: mpsc::Sender<Piece>,
-	finished: tokio::task::JoinHandle<(Vec<u8>, Commitment)>,
-}
-
-impl Assembler {
-	fn new(capacity: usize) -> Self {
-		let (pieces, mut incoming) = mpsc::channel::<Piece>(4);
-		let finished = tokio::task::spawn_blocking(move || {
-			// The committed size is bounded above, so reserving it up front is safe and saves
-			// the copies of a growing buffer; pages are only touched as bytes arrive.
-			let mut bytes = Vec::with_capacity(capacity);
-			let mut hasher = PayloadHasher::default();
-			let mut waiting = BTreeMap::new();
-			let mut next = 0;
-			while let Some(piece) = incoming.blocking_recv() {
-				waiting.insert(piece.index, piece);
-				while let Some(piece) = waiting.remove(&next) {
-					hasher.update_parallel(&piece.buf);
-					bytes.extend_from_slice(&piece.buf);
-					next += 1;
-				}
-			}
-			(bytes, hasher.finish())
-		});
-		Self { pieces, finished }
-	}
-
-	async fn push(&self, piece: Piece) -> Result<(), FetchError> {
-		self.pieces.send(piece).await.map_err(|_| FetchError::Shutdown)
-	}
-
-	/// The bytes received and their commitment.
-	async fn finish(self) -> Result<(Vec<u8>, Commitment), FetchError> {
-		drop(self.pieces);
-		self.finished.await.map_err(|_| FetchError::Shutdown)
-	}
-}
-
 /// What every lane of one fetch shares.
-struct Transfer<'a> {
+struct Transfer<'q, 'a> {
 	peer: PeerId,
 	window: u64,
 	commitment: Commitment,
 	/// Connections to ask for: one per lane.
 	connections: usize,
-	queue: &'a Mutex<Queue>,
-	assembler: &'a Assembler,
+	queue: &'q Mutex<Queue<'a>>,
 	/// Payload bytes received so far, all pieces together (for error reports).
-	received: &'a AtomicU64,
+	received: &'q AtomicU64,
 }
 
 impl Fetcher {
@@ -313,8 +270,10 @@ impl Fetcher {
 		result
 	}
 
-	/// The payload in pieces of at most `piece_bytes`, up to `lanes` of them in flight, each on
-	/// its own stream (spread over as many connections); the hash is checked once all are in.
+	/// The payload in one piece per lane (none under `piece_bytes`), each on a stream of its own
+	/// spread over as many connections, read straight into the payload's buffer; the hash
+	/// (over all cores) is checked once every piece is in. One long stream per lane rather than
+	/// many short ones: a new yamux stream starts with a small flow-control window.
 	async fn fetch_verified(
 		&self,
 		peer: PeerId,
@@ -327,23 +286,21 @@ impl Fetcher {
 		if commitment.size == 0 || commitment.size > max {
 			return Err(invalid);
 		}
-		let capacity = usize::try_from(commitment.size).map_err(|_| invalid)?;
+		let size = usize::try_from(commitment.size).map_err(|_| invalid)?;
 		self.addresses.set(peer, addrs);
 		let _permit = self.permits.acquire().await.map_err(|_| FetchError::Shutdown)?;
 
-		let piece_bytes = self.settings.piece_bytes.max(1);
-		let pieces: VecDeque<Piece> = (0..commitment.size.div_ceil(piece_bytes))
-			.map(|i| Piece {
-				index: i as usize,
-				start: i * piece_bytes,
-				end: ((i + 1) * piece_bytes).min(commitment.size),
-				buf: Vec::new(),
-				filled: 0,
-			})
+		// Zeroed, so untouched pages cost nothing until a piece's bytes land in them.
+		let mut bytes = vec![0u8; size];
+		let lanes = self.settings.lanes.max(1);
+		let piece_len = size.div_ceil(lanes).max(self.settings.piece_bytes.max(1) as usize);
+		let pieces: VecDeque<Piece> = bytes
+			.chunks_mut(piece_len)
+			.enumerate()
+			.map(|(i, buf)| Piece { start: (i * piece_len) as u64, buf, filled: 0 })
 			.collect();
-		let lanes = self.settings.lanes.clamp(1, pieces.len());
+		let lanes = pieces.len();
 		let queue = Mutex::new(Queue { pieces, lanes });
-		let assembler = Assembler::new(capacity);
 		let received = AtomicU64::new(0);
 		let transfer = Transfer {
 			peer,
@@ -351,13 +308,20 @@ impl Fetcher {
 			commitment,
 			connections: lanes,
 			queue: &queue,
-			assembler: &assembler,
 			received: &received,
 		};
 		// The first final error ends the fetch; the other lanes are dropped with it.
 		futures::future::try_join_all((0..lanes).map(|_| self.lane(&transfer))).await?;
-		let (bytes, got) = assembler.finish().await?;
-		if got.hash != commitment.hash || got.size != commitment.size {
+		drop(queue);
+
+		let (bytes, got) = tokio::task::spawn_blocking(move || {
+			let mut hasher = PayloadHasher::default();
+			hasher.update_parallel(&bytes);
+			(bytes, hasher.finish())
+		})
+		.await
+		.map_err(|_| FetchError::Shutdown)?;
+		if got.hash != commitment.hash {
 			return Err(FetchError::HashMismatch {
 				peer,
 				size: got.size,
@@ -371,7 +335,7 @@ impl Fetcher {
 	/// One lane: takes pieces until none are left, fetching each with retries and resumption.
 	/// A lane the server answers `Busy` hands its piece back and stops while another lane is
 	/// still fetching, so a transfer in lanes asks no more of a busy server than one stream.
-	async fn lane(&self, transfer: &Transfer<'_>) -> Result<(), FetchError> {
+	async fn lane(&self, transfer: &Transfer<'_, '_>) -> Result<(), FetchError> {
 		let mut control = self.control.clone();
 		loop {
 			let next = {
@@ -401,13 +365,11 @@ impl Fetcher {
 				if !error.is_retryable() || retries_left == 0 {
 					return Err(error);
 				}
-				tracing::debug!(peer = %transfer.peer, window = transfer.window, %error, piece = piece.index, "retrying piece");
+				tracing::debug!(peer = %transfer.peer, window = transfer.window, %error, start = piece.start, "retrying piece");
 				retries_left -= 1;
 				tokio::time::sleep(backoff).await;
 				backoff = backoff.saturating_mul(2);
 			}
-			piece.buf.truncate(piece.filled);
-			transfer.assembler.push(piece).await?;
 		}
 	}
 
@@ -415,8 +377,8 @@ impl Fetcher {
 	async fn attempt(
 		&self,
 		control: &mut Control,
-		transfer: &Transfer<'_>,
-		piece: &mut Piece,
+		transfer: &Transfer<'_, '_>,
+		piece: &mut Piece<'_>,
 	) -> Result<(), FetchError> {
 		let Transfer { peer, window, commitment, received, .. } = *transfer;
 		let settings = &self.settings;
@@ -456,7 +418,7 @@ impl Fetcher {
 		};
 
 		let offset = piece.start + piece.filled as u64;
-		let request = Request { window, hash: commitment.hash, offset, end: piece.end };
+		let request = Request { window, hash: commitment.hash, offset, end: piece.end() };
 		match timeout(settings.stall_timeout, request.write(&mut stream)).await {
 			Err(_) => return Err(stalled()),
 			Ok(Err(source)) => return Err(FetchError::Io { peer, source }),
@@ -499,40 +461,38 @@ impl Fetcher {
 
 		let result = self.receive(&mut stream, transfer, piece).await;
 		if let Err(e) = &result {
-			tracing::debug!(%peer, window, error = %e, piece = piece.index, filled = piece.filled, "transfer attempt ended");
+			tracing::debug!(%peer, window, error = %e, start = piece.start, filled = piece.filled, "transfer attempt ended");
 		}
 		result
 	}
 
-	/// Reads the rest of `piece` straight into its buffer until EOF or one byte past its end.
-	/// Whatever arrived before a failure stays in the piece, so a retry resumes after it.
+	/// Reads the rest of `piece` straight into its buffer, then one more read that must be EOF
+	/// (a byte past the piece proves the stream oversized). Whatever arrived before a failure
+	/// stays in the piece, so a retry resumes after it.
 	async fn receive<S: AsyncRead + Unpin>(
 		&self,
 		stream: &mut S,
-		transfer: &Transfer<'_>,
-		piece: &mut Piece,
+		transfer: &Transfer<'_, '_>,
+		piece: &mut Piece<'_>,
 	) -> Result<(), FetchError> {
 		let (peer, committed) = (transfer.peer, transfer.commitment.size);
-		if piece.buf.is_empty() {
-			// `end - start` is at most the committed size, which fits in memory (checked).
-			piece.buf = vec![0u8; (piece.end - piece.start) as usize + 1];
-		}
+		let stalled = || FetchError::Stalled {
+			peer,
+			after: self.settings.stall_timeout,
+			received: transfer.received.load(Ordering::Relaxed),
+			committed,
+		};
+		let mut extra = [0u8; 1];
 		loop {
 			let remaining = piece.remaining();
-			// One byte more than is still due: reading it proves the stream is oversized.
-			let want = (remaining + 1).min(CHUNK as u64) as usize;
-			let buf = &mut piece.buf[piece.filled..piece.filled + want];
-			let n = match self.read_some(stream, buf, peer).await {
-				Ok(n) => n,
-				Err(e) => {
-					return Err(e.unwrap_or(FetchError::Stalled {
-						peer,
-						after: self.settings.stall_timeout,
-						received: transfer.received.load(Ordering::Relaxed),
-						committed,
-					}))
-				}
+			let buf = if remaining == 0 {
+				&mut extra[..]
+			} else {
+				let from = piece.filled;
+				&mut piece.buf[from..from + remaining.min(CHUNK)]
 			};
+			let n =
+				self.read_some(stream, buf, peer).await.map_err(|e| e.unwrap_or_else(stalled))?;
 			if n == 0 {
 				return if remaining == 0 {
 					Ok(())
@@ -542,7 +502,7 @@ impl Fetcher {
 				};
 			}
 			self.metrics.bytes_received.inc_by(n as u64);
-			if n as u64 > remaining {
+			if remaining == 0 {
 				return Err(FetchError::Oversized { peer, committed });
 			}
 			piece.filled += n;
