@@ -103,14 +103,16 @@ lines = [
     "(apply); hash is starting θ's host copy for the journal's BLAKE3 of θ; checkpoint is",
     "starting the local checkpoint's host copy (both copies land on other threads); compute is",
     "the H inner steps and the compression (of it compress: pseudo-gradient, error feedback,",
-    "codec, payload to the host); commit is serving the payload and the on-chain commit.",
+    "codec, payload to the host); commit is serving the payload and submitting the on-chain",
+    "commit (its inclusion is awaited off the loop; drain, in the totals only, is the wait for",
+    "the last commits' block once the miner stops, which no round pays).",
     "",
     "| window | miner | sync s | read s | fetch s | apply s | hash s | checkpoint s | compute s | compress s | commit s | wait s | round utilisation | window share | payload MB | loss | θ = validator's |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ]
 BUSY = ("sync", "hash", "checkpoint", "compute", "commit")
 totals = {"sync": 0.0, "read": 0.0, "fetch": 0.0, "apply": 0.0, "hash": 0.0,
-          "checkpoint": 0.0, "compute": 0.0, "compress": 0.0, "commit": 0.0, "wait": 0.0}
+          "checkpoint": 0.0, "compute": 0.0, "compress": 0.0, "commit": 0.0, "wait": 0.0, "drain": 0.0}
 for w in windows:
     theta = validator.get(w, {}).get("global_weights")
     for m in miners:

@@ -270,7 +270,8 @@ fn check_outer_step(
 		let on_device: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
 		sync();
 		let t0 = std::time::Instant::now();
-		aggregator_used &= apply_payloads_on_gpu(&names, &on_device, &wire, lr, &mut aggregator)?;
+		aggregator_used &=
+			apply_payloads_on_gpu(&names, &on_device, &wire, &[], lr, &mut aggregator)?;
 		sync();
 		aggregator_s.push(t0.elapsed().as_secs_f64());
 		got_aggregator = arrays(shapes, &on_device);

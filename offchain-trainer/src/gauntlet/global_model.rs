@@ -4,7 +4,9 @@
 //! bit-identical to the codec on the host), so every peer that applies the same bytes gets the
 //! same bits, whatever its device.
 
-use crate::outer::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator};
+use tch::Tensor;
+
+use crate::outer::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator, upload_payload};
 use crate::sparseloco::gpu::GpuAggregator;
 use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload, Tensor as Array};
 use crate::tensor_io::to_array;
@@ -93,11 +95,13 @@ impl GlobalModel {
 	/// [`check`]: Self::check
 	/// On a CUDA device the sum is built by the GPU codec's aggregator from `wire`, the same
 	/// payloads' bytes as received, when they have the layout of the run's `codec` (the same
-	/// bits as the host path, faster).
+	/// bits as the host path, faster); `uploaded` holds those of them already on the device
+	/// ([`Self::upload_payload`]).
 	pub fn advance(
 		&mut self,
 		payloads: &[Payload],
 		wire: &[Vec<u8>],
+		uploaded: &[Option<Tensor>],
 		lr: f32,
 		codec: &CodecConfig,
 	) -> Result<(), CodecError> {
@@ -114,7 +118,7 @@ impl GlobalModel {
 			}
 			let on_gpu = match &mut self.aggregator {
 				Aggregator::Ready(a) if wire.len() == payloads.len() => {
-					apply_payloads_on_gpu(names, theta, wire, lr, a)?
+					apply_payloads_on_gpu(names, theta, wire, uploaded, lr, a)?
 				}
 				_ => false,
 			};
@@ -124,6 +128,19 @@ impl GlobalModel {
 		}
 		self.window += 1;
 		Ok(())
+	}
+
+	/// A contribution's payload bytes copied to θ's GPU ahead of the outer step that reads them
+	/// (the copy is synchronous: made while waiting for the window, it leaves the step); `None`
+	/// on the host, when the GPU aggregator is known not to work, or if the copy fails.
+	pub fn upload_payload(&self, wire: &[u8]) -> Option<Tensor> {
+		let device = self.model.device();
+		if !device.is_cuda() || matches!(self.aggregator, Aggregator::Unavailable) {
+			return None;
+		}
+		upload_payload(wire, device)
+			.map_err(|e| tracing::debug!(error = %e, "payload not uploaded ahead"))
+			.ok()
 	}
 
 	/// Moves to `window` without changing θ (windows whose aggregate was empty).

@@ -138,7 +138,8 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let mut done = 0u64;
 	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
 	let mut last_checkpoint: Option<(Window, Announcement)> = None;
-	let mut pending: Option<PendingCommit> = None;
+	// On-chain commits still being submitted, oldest first.
+	let mut pending: std::collections::VecDeque<PendingCommit> = Default::default();
 	// θ's checkpoint hash announced last, to compare with the other miners' before syncing.
 	let mut checkpoint_check: Option<(Window, [u8; 32])> = None;
 	let checkpoint_dir = local_checkpoint_dir(&args.peer.state_dir);
@@ -161,8 +162,12 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		role_metrics.window.set(window as i64);
 		let mut entry = JournalEntry { window, role: "miner".into(), ..Default::default() };
 		entry.seconds.insert("wait".into(), waited.elapsed().as_secs_f64());
-		if let Some(p) = pending.take() {
-			p.finish(&mut chain, &me, &role_metrics, &journal).await;
+		// Commits included by now are journaled; one still waiting for its block stays pending
+		// rather than hold up the round (nothing in it needs the commit included).
+		while pending.front().is_some_and(PendingCommit::is_done) {
+			if let Some(p) = pending.pop_front() {
+				p.finish(&mut chain, &me, &role_metrics, &journal, "commit").await;
+			}
 		}
 
 		let sync = role_metrics.phase("sync");
@@ -275,9 +280,9 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			continue;
 		};
 
-		// Served and saved now; the on-chain commit is submitted in the background and its
-		// inclusion awaited after the wait for the next window, so the loop never blocks on a
-		// block being produced.
+		// Served and saved now; the on-chain commit is submitted in the background and
+		// journaled at the first window start that finds it included, so the loop never blocks
+		// on a block being produced (unless commits pile up: a stalled node).
 		let commit_timer = role_metrics.phase("commit");
 		let commitment = p2p.serve(window, bytes.clone())?;
 		if let Err(e) = own.save(window, &bytes) {
@@ -294,12 +299,18 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			(result, submitted.elapsed())
 		});
 		entry.seconds.insert("commit".into(), commit_timer.stop_and_record());
-		pending = Some(PendingCommit { entry, commitment, submission });
+		pending.push_back(PendingCommit { entry, commitment, submission });
+		while pending.len() > MAX_PENDING_COMMITS {
+			if let Some(p) = pending.pop_front() {
+				p.finish(&mut chain, &me, &role_metrics, &journal, "commit").await;
+			}
+		}
 		window += 1;
 		done += 1;
 	}
-	if let Some(p) = pending.take() {
-		p.finish(&mut chain, &me, &role_metrics, &journal).await;
+	// Stopping: what is left waits for its block, which no round pays for (`drain`).
+	while let Some(p) = pending.pop_front() {
+		p.finish(&mut chain, &me, &role_metrics, &journal, "drain").await;
 	}
 	writer.finish(&checkpoint_dir)
 }
@@ -589,6 +600,9 @@ fn announce_checkpoint(
 	})
 }
 
+/// Commits awaiting inclusion beyond which the loop waits for the oldest.
+const MAX_PENDING_COMMITS: usize = 4;
+
 /// A window's journal entry whose on-chain commit is still being submitted.
 struct PendingCommit {
 	entry: JournalEntry,
@@ -597,20 +611,27 @@ struct PendingCommit {
 }
 
 impl PendingCommit {
-	/// Awaits the commit's inclusion, records it (`commit` gains any time the loop had to wait
-	/// for it; `inclusion` is submission to inclusion) and appends the entry to the journal.
+	/// Whether the submission has ended (included or failed), so [`Self::finish`] won't wait.
+	fn is_done(&self) -> bool {
+		self.submission.is_finished()
+	}
+
+	/// Awaits the commit's inclusion, records it (`blocked_as` gains any time the loop had to
+	/// wait for it; `inclusion` is submission to inclusion) and appends the entry to the
+	/// journal.
 	async fn finish(
 		self,
 		chain: &mut ChainView,
 		me: &AccountId,
 		role_metrics: &RoleMetrics,
 		journal: &Journal,
+		blocked_as: &str,
 	) {
 		let Self { mut entry, commitment, submission } = self;
 		let window = entry.window;
 		let blocked = Instant::now();
 		let outcome = submission.await;
-		*entry.seconds.entry("commit".into()).or_default() += blocked.elapsed().as_secs_f64();
+		*entry.seconds.entry(blocked_as.into()).or_default() += blocked.elapsed().as_secs_f64();
 		if let Ok((_, took)) = &outcome {
 			entry.seconds.insert("inclusion".into(), took.as_secs_f64());
 		}

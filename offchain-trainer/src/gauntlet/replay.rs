@@ -135,8 +135,18 @@ pub struct Sources<'a> {
 	pub fetch_timeout: std::time::Duration,
 }
 
-/// Contributions already fetched (by a validator's evaluation), by (window, miner).
-pub type ContributionCache = std::collections::BTreeMap<(Window, AccountId), Contribution>;
+/// A contribution fetched before its window's outer step (while a miner waited for the window,
+/// or by a validator's evaluation), with its payload's bytes already on θ's GPU when the
+/// fetcher could put them there ([`GlobalModel::upload_payload`]).
+pub struct Prefetched {
+	/// The decoded contribution.
+	pub contribution: Contribution,
+	/// Its payload's bytes on θ's device.
+	pub uploaded: Option<tch::Tensor>,
+}
+
+/// Contributions already fetched, by (window, miner).
+pub type ContributionCache = std::collections::BTreeMap<(Window, AccountId), Prefetched>;
 
 /// Applies the aggregates of `global.window()`, `global.window() + 1`, … until θ is that of
 /// `target`. Contributions come from `cache`, from `own` (this peer's), or are fetched. The
@@ -170,8 +180,9 @@ pub async fn advance_to(
 		let set = record.aggregation_set.ok_or(ReplayError::NoAggregationSet(window))?;
 		let mut step = WindowAggregate { window, read: reading.elapsed(), ..Default::default() };
 		let fetching = std::time::Instant::now();
-		let (mut payloads, mut wires) =
-			(Vec::with_capacity(set.len()), Vec::with_capacity(set.len()));
+		let mut payloads = Vec::with_capacity(set.len());
+		let mut wires = Vec::with_capacity(set.len());
+		let mut uploaded = Vec::with_capacity(set.len());
 		let fetches = set.iter().map(|miner| {
 			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
 			let cached = cache.remove(&(window, *miner));
@@ -183,10 +194,12 @@ pub async fn advance_to(
 				if let Some(c) = cached {
 					return (*miner, Ok(c));
 				}
+				let prefetched = |c| Prefetched { contribution: c, uploaded: None };
 				if Some(miner) == me {
 					if let Some(bytes) = own.and_then(|o| o.load(window)) {
 						let ok = Commitment::of(&bytes).hash == commitment.payload_hash.0;
 						let decoded = decode_contribution(&bytes, global, &params.codec)
+							.map(prefetched)
 							.map_err(|e| e.to_string());
 						return (*miner, if ok { decoded } else { Err("own bytes differ".into()) });
 					}
@@ -197,7 +210,7 @@ pub async fn advance_to(
 				)
 				.await;
 				let result = match fetched {
-					Ok(r) => r.map(|(_, c)| c).map_err(|e| e.to_string()),
+					Ok(r) => r.map(|(_, c)| prefetched(c)).map_err(|e| e.to_string()),
 					Err(_) => Err(format!("not fetched within {fetch_timeout:?}")),
 				};
 				(*miner, result)
@@ -205,10 +218,11 @@ pub async fn advance_to(
 		});
 		for (miner, result) in futures::future::join_all(fetches).await {
 			match result {
-				Ok(c) => {
+				Ok(Prefetched { contribution: c, uploaded: on_device }) => {
 					step.applied.push(miner);
 					payloads.push(c.payload);
 					wires.push(c.payload_wire);
+					uploaded.push(on_device);
 				}
 				Err(why) => step.left_out.push((miner, why)),
 			}
@@ -216,7 +230,7 @@ pub async fn advance_to(
 		step.fetch = fetching.elapsed();
 		let applying = std::time::Instant::now();
 		global
-			.advance(&payloads, &wires, params.outer_lr, &params.codec)
+			.advance(&payloads, &wires, &uploaded, params.outer_lr, &params.codec)
 			.map_err(|source| ReplayError::Apply { window, source })?;
 		step.apply = applying.elapsed();
 		if !step.left_out.is_empty() {
@@ -281,7 +295,9 @@ pub async fn wait_prefetching(
 			tokio::select! {
 				Some((miner, fetched)) = pending.next(), if !pending.is_empty() => {
 					if let (Some(w), Ok(Ok((_, contribution)))) = (previous, fetched) {
-						cache.insert((w, miner), contribution);
+						// The copy to the GPU now, while waiting, not in the outer step.
+						let uploaded = global.upload_payload(&contribution.payload_wire);
+						cache.insert((w, miner), Prefetched { contribution, uploaded });
 					}
 				}
 				_ = &mut poll => break,

@@ -21,7 +21,8 @@ use super::journal::{hex, Journal, JournalEntry};
 use super::metrics::RoleMetrics;
 use super::peers::{fetch_contribution, ContributionFailure};
 use super::replay::{
-	self, advance_to, checkpoint_bytes_of, load_checkpoint_bytes, ContributionCache, Sources,
+	self, advance_to, checkpoint_bytes_of, load_checkpoint_bytes, ContributionCache, Prefetched,
+	Sources,
 };
 use super::run_params::RunParams;
 use super::sync::{sync_score, SyncHistory};
@@ -380,7 +381,7 @@ async fn score_window(
 		role_metrics.scores_given.with_label_values(&[result]).inc();
 	}
 	for (commitment, contribution, _, _) in measured {
-		cache.insert((window, commitment.miner), contribution);
+		cache.insert((window, commitment.miner), Prefetched { contribution, uploaded: None });
 	}
 	Ok(scores)
 }

@@ -10,4 +10,6 @@ pub mod sparseloco_step;
 pub use diloco::NesterovOuter;
 pub use error_feedback::ErrorBuffers;
 pub use gpu_error_feedback::GpuErrorBuffers;
-pub use sparseloco_step::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator, pseudo_gradient};
+pub use sparseloco_step::{
+	apply_payloads, apply_payloads_on_gpu, gpu_aggregator, pseudo_gradient, upload_payload,
+};

@@ -88,6 +88,9 @@ pub fn apply_payloads(
 /// peers, docs/four-peers.md). `wire` holds the payloads' bytes as received, each of which
 /// must have decoded (and so been validated) already: nothing is re-encoded.
 ///
+/// `uploaded[i]`, when given, is payload `i`'s bytes already on θ's device ([`upload_payload`],
+/// done while the miner waited for the window), so only the rest are copied now.
+///
 /// `Ok(false)`, with θ unchanged, when the aggregator cannot take them: a payload whose tensors
 /// or headers differ from `aggregator`'s layout, more peers than the kernels take, or a device
 /// error; [`apply_payloads`] can then take the step on the same θ.
@@ -95,6 +98,7 @@ pub fn apply_payloads_on_gpu(
 	names: &[String],
 	theta: &[Tensor],
 	wire: &[Vec<u8>],
+	uploaded: &[Option<Tensor>],
 	lr: f32,
 	aggregator: &mut GpuAggregator,
 ) -> Result<bool, CodecError> {
@@ -106,14 +110,29 @@ pub fn apply_payloads_on_gpu(
 		return Ok(true);
 	}
 	let (offsets, total) = flat_offsets(theta);
+	// At debug level, first wait for whatever the device still has queued, so that the upload's
+	// time below is the copies' own.
+	let mut busy_s = 0.0;
+	if tracing::enabled!(tracing::Level::DEBUG) {
+		if let tch::Device::Cuda(index) = device {
+			let waiting = std::time::Instant::now();
+			tch::Cuda::synchronize(index as i64);
+			busy_s = waiting.elapsed().as_secs_f64();
+		}
+	}
 	let started = std::time::Instant::now();
-	let mut uploaded = started;
+	let mut done_uploading = started;
+	let staged = uploaded.iter().flatten().filter(|t| t.device() == device).count();
 	let summed = tch::no_grad(|| -> Result<Tensor, crate::sparseloco::gpu::GpuCodecError> {
 		let on_device = wire
 			.iter()
-			.map(|b| Tensor::f_from_slice(b)?.f_to_device(device))
+			.enumerate()
+			.map(|(i, bytes)| match uploaded.get(i) {
+				Some(Some(t)) if t.device() == device => Ok(t.shallow_clone()),
+				_ => upload_payload(bytes, device),
+			})
 			.collect::<Result<Vec<_>, _>>()?;
-		uploaded = std::time::Instant::now();
+		done_uploading = std::time::Instant::now();
 		let step = Tensor::f_zeros([total as i64], (Kind::Float, device))?;
 		let out: Vec<Tensor> = theta
 			.iter()
@@ -130,11 +149,14 @@ pub fn apply_payloads_on_gpu(
 		Ok(step) => {
 			let enqueued = std::time::Instant::now();
 			tch::no_grad(|| take_step(names, theta, &offsets, step, lr))?;
-			// Where an outer step's time goes: the payloads' copies to the device (synchronous),
-			// the aggregator's launches, then the sum and θ's update (waited for by the check).
+			// Where an outer step's time goes: the payloads' copies to the device not made ahead
+			// (synchronous), the aggregator's launches, then the sum and θ's update (waited for
+			// by the check).
 			tracing::debug!(
-				upload_s = (uploaded - started).as_secs_f64(),
-				enqueue_s = (enqueued - uploaded).as_secs_f64(),
+				busy_s,
+				staged,
+				upload_s = (done_uploading - started).as_secs_f64(),
+				enqueue_s = (enqueued - done_uploading).as_secs_f64(),
 				step_s = enqueued.elapsed().as_secs_f64(),
 				"outer step on the GPU"
 			);
@@ -145,6 +167,14 @@ pub fn apply_payloads_on_gpu(
 			Ok(false)
 		}
 	}
+}
+
+/// A payload's wire bytes copied to `device`, as [`apply_payloads_on_gpu`] reads them.
+pub fn upload_payload(
+	wire: &[u8],
+	device: tch::Device,
+) -> Result<Tensor, crate::sparseloco::gpu::GpuCodecError> {
+	Ok(tch::no_grad(|| Tensor::f_from_slice(wire)?.f_to_device(device))?)
 }
 
 /// The GPU aggregator for θ's tensors (`names`, on one CUDA device) and the run's codec.
