@@ -71,6 +71,9 @@ enum Command {
 		/// Skip the 1 GB cases.
 		#[arg(long)]
 		quick: bool,
+		/// Fixed yamux stream receive window in bytes (default: yamux's auto-tuning).
+		#[arg(long)]
+		stream_window: Option<u32>,
 	},
 	/// Benchmark the GPU codec (error-feedback round, aggregation); JSON lines on stdout.
 	BenchCodec(BenchCodecArgs),
@@ -393,14 +396,16 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
 	Ok(())
 }
 
-fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
+fn run_bench_p2p(out: &std::path::Path, quick: bool, stream_window: Option<u32>) -> Result<()> {
 	use offchain_trainer::p2p::bench;
 	let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
 	let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
 	let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 	let load_before = load();
 	let mut rows = Vec::new();
-	for case in bench::default_cases().into_iter().filter(|c| !quick || c.size < 1_000_000_000) {
+	for mut case in bench::default_cases().into_iter().filter(|c| !quick || c.size < 1_000_000_000)
+	{
+		case.stream_window = stream_window;
 		let row = runtime.block_on(bench::run_case(case)).with_context(|| format!("{case:?}"))?;
 		tracing::info!(?case, seconds = row.seconds, mb_per_s = row.mb_per_s(), "measured");
 		rows.push(row);
@@ -413,9 +418,10 @@ fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
 		 the payload in that many pieces (none under 8 MiB), each on its own stream, fetched at \
 		 once over as many connections, then hashed on all cores. CPU s per GB: CPU time of both hosts during the fetch (includes time lost \
 		 to contention on a shared machine). The last column is hashing the payload once on one \
-		 core when serving it. MB = 10^6 bytes, Mb = 10^6 bits.",
+		 core when serving it. Yamux stream window (TCP): {}. MB = 10^6 bytes, Mb = 10^6 bits.",
 		load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
 		load().split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+		stream_window.map_or("yamux's auto-tuned default".to_string(), |w| format!("{w} bytes")),
 	);
 	let table = bench::markdown(&rows, &context);
 	offchain_trainer::atomic_file::write(out, table.as_bytes())
@@ -463,7 +469,9 @@ fn main() -> Result<()> {
 			println!("{n} tensors written to {}", output.display());
 		}
 		Command::Simulate(args) => run_simulate(*args)?,
-		Command::BenchP2p { out, quick } => run_bench_p2p(&out, quick)?,
+		Command::BenchP2p { out, quick, stream_window } => {
+			run_bench_p2p(&out, quick, stream_window)?
+		}
 		Command::BenchCodec(a) => gpu_bench::codec::run(&gpu_bench::codec::CodecBenchArgs {
 			device: a.device.resolve()?,
 			params: a.params,

@@ -274,7 +274,24 @@ pub async fn wait_prefetching(
 		if let Some(w) = previous.filter(|&w| new_block && at.head().window == w) {
 			if let Ok(Some(record)) = at.window_record(w).await {
 				for c in record.commitments {
-					if Some(&c.miner) == sources.me || !tried.insert(c.miner) {
+					if Some(&c.miner) == sources.me {
+						// This peer's own contribution: from its saved bytes (once the write has
+						// landed), decoded and put on the GPU now rather than in the outer step.
+						if cache.contains_key(&(w, c.miner)) {
+							continue;
+						}
+						let Some(bytes) = sources.own.and_then(|o| o.load(w)) else { continue };
+						if Commitment::of(&bytes).hash != c.payload_hash.0 {
+							continue;
+						}
+						if let Ok(contribution) = decode_contribution(&bytes, global, &params.codec)
+						{
+							let uploaded = global.upload_payload(&contribution.payload_wire);
+							cache.insert((w, c.miner), Prefetched { contribution, uploaded });
+						}
+						continue;
+					}
+					if !tried.insert(c.miner) {
 						continue;
 					}
 					let at = at.clone();

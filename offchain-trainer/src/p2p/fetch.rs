@@ -23,6 +23,9 @@ use super::limiter::Bandwidth;
 use super::metrics::P2pMetrics;
 use super::wire::{Request, Status, PROTOCOL};
 
+/// Pause before asking again for a piece whose stream broke before its first byte.
+const DROPPED_STREAM_RETRY: Duration = Duration::from_millis(10);
+
 /// Most bytes read from a stream at a time.
 const CHUNK: usize = 256 * 1024;
 
@@ -243,6 +246,11 @@ struct Transfer<'q, 'a> {
 	queue: &'q Mutex<Queue<'a>>,
 	/// Payload bytes received so far, all pieces together (for error reports).
 	received: &'q AtomicU64,
+	/// Held by a lane from opening its stream until the server's status byte: the lanes' streams
+	/// reach the server one at a time. The stream behaviour queues one inbound stream per
+	/// protocol and drops any that arrives while that slot is taken, so streams opened all at
+	/// once were dropped (on loopback, a lane in a few transfers).
+	opening: &'q tokio::sync::Mutex<()>,
 }
 
 impl Fetcher {
@@ -302,6 +310,7 @@ impl Fetcher {
 		let lanes = pieces.len();
 		let queue = Mutex::new(Queue { pieces, lanes });
 		let received = AtomicU64::new(0);
+		let opening = tokio::sync::Mutex::new(());
 		let transfer = Transfer {
 			peer,
 			window,
@@ -309,6 +318,7 @@ impl Fetcher {
 			connections: lanes,
 			queue: &queue,
 			received: &received,
+			opening: &opening,
 		};
 		// The first final error ends the fetch; the other lanes are dropped with it.
 		futures::future::try_join_all((0..lanes).map(|_| self.lane(&transfer))).await?;
@@ -367,6 +377,13 @@ impl Fetcher {
 				}
 				tracing::debug!(peer = %transfer.peer, window = transfer.window, %error, start = piece.start, "retrying piece");
 				retries_left -= 1;
+				// A stream that broke before its first byte is most likely one the server's
+				// stream behaviour dropped on arrival (another fetcher's stream held its one
+				// queue slot): asking again at once costs the server nothing.
+				if piece.filled == 0 && matches!(error, FetchError::Io { .. }) {
+					tokio::time::sleep(DROPPED_STREAM_RETRY).await;
+					continue;
+				}
 				tokio::time::sleep(backoff).await;
 				backoff = backoff.saturating_mul(2);
 			}
@@ -397,6 +414,7 @@ impl Fetcher {
 			Err(_) => return Err(FetchError::Dial { peer, reason: "timed out connecting".into() }),
 			Ok(result) => result?,
 		}
+		let opening = transfer.opening.lock().await;
 		let stream = match timeout(settings.open_timeout, control.open_stream(peer, PROTOCOL)).await
 		{
 			Err(_) => {
@@ -435,6 +453,7 @@ impl Fetcher {
 			let received = received.load(Ordering::Relaxed);
 			return Err(FetchError::Truncated { peer, committed, received });
 		}
+		drop(opening);
 		match Status::from_byte(status[0]) {
 			Some(Status::Ok) => {}
 			Some(Status::NotFound) => {
