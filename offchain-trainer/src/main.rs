@@ -71,9 +71,6 @@ enum Command {
 		/// Skip the 1 GB cases.
 		#[arg(long)]
 		quick: bool,
-		/// Fixed yamux stream receive window in bytes (default: yamux's auto-tuning).
-		#[arg(long)]
-		stream_window: Option<u32>,
 	},
 	/// Benchmark the GPU codec (error-feedback round, aggregation); JSON lines on stdout.
 	BenchCodec(BenchCodecArgs),
@@ -396,16 +393,14 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
 	Ok(())
 }
 
-fn run_bench_p2p(out: &std::path::Path, quick: bool, stream_window: Option<u32>) -> Result<()> {
+fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
 	use offchain_trainer::p2p::bench;
 	let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
 	let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
 	let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 	let load_before = load();
 	let mut rows = Vec::new();
-	for mut case in bench::default_cases().into_iter().filter(|c| !quick || c.size < 1_000_000_000)
-	{
-		case.stream_window = stream_window;
+	for case in bench::default_cases().into_iter().filter(|c| !quick || c.size < 1_000_000_000) {
 		let row = runtime.block_on(bench::run_case(case)).with_context(|| format!("{case:?}"))?;
 		tracing::info!(?case, seconds = row.seconds, mb_per_s = row.mb_per_s(), "measured");
 		rows.push(row);
@@ -414,14 +409,14 @@ fn run_bench_p2p(out: &std::path::Path, quick: bool, stream_window: Option<u32>)
 		"`gauntlet-trainer bench-p2p` on this machine: {cores} cores shared with other builds \
 		 (load average before: {}, after: {}). Two hosts in one process over 127.0.0.1; each row \
 		 is one fetch on open connections (uncapped: the second fetch of the payload, the first \
-		 opened a connection per lane), timed from `fetch` to the verified payload. Lanes: \
-		 the payload in that many pieces (none under 8 MiB), each on its own stream, fetched at \
-		 once over as many connections, then hashed on all cores. CPU s per GB: CPU time of both hosts during the fetch (includes time lost \
-		 to contention on a shared machine). The last column is hashing the payload once on one \
-		 core when serving it. Yamux stream window (TCP): {}. MB = 10^6 bytes, Mb = 10^6 bits.",
+		 opened a connection per lane), timed from `fetch` to the verified payload. Lanes: the \
+		 payload in that many pieces (none under 8 MiB), each on its own stream, fetched at once \
+		 over as many connections (libp2p-stream puts each stream on one of them at random), \
+		 then hashed on all cores. CPU s per GB: CPU time of both hosts during the fetch \
+		 (includes time lost to contention on a shared machine). The last column is hashing the \
+		 payload once on one core when serving it. MB = 10^6 bytes, Mb = 10^6 bits.",
 		load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
 		load().split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-		stream_window.map_or("yamux's auto-tuned default".to_string(), |w| format!("{w} bytes")),
 	);
 	let table = bench::markdown(&rows, &context);
 	offchain_trainer::atomic_file::write(out, table.as_bytes())
@@ -469,9 +464,7 @@ fn main() -> Result<()> {
 			println!("{n} tensors written to {}", output.display());
 		}
 		Command::Simulate(args) => run_simulate(*args)?,
-		Command::BenchP2p { out, quick, stream_window } => {
-			run_bench_p2p(&out, quick, stream_window)?
-		}
+		Command::BenchP2p { out, quick } => run_bench_p2p(&out, quick)?,
 		Command::BenchCodec(a) => gpu_bench::codec::run(&gpu_bench::codec::CodecBenchArgs {
 			device: a.device.resolve()?,
 			params: a.params,

@@ -51,8 +51,6 @@ pub struct BenchCase {
 	pub download_cap_mbps: Option<f64>,
 	/// Pieces in flight at once (`P2pConfig::transfer_lanes`).
 	pub lanes: usize,
-	/// Yamux stream window (`P2pConfig::stream_window_bytes`).
-	pub stream_window: Option<u32>,
 }
 
 /// One measured transfer.
@@ -129,7 +127,6 @@ pub fn default_cases() -> Vec<BenchCase> {
 			upload_cap_mbps,
 			download_cap_mbps,
 			lanes,
-			stream_window: None,
 		};
 		for size in [10_000_000, 100_000_000, 1_000_000_000] {
 			cases.push(case(size, None, None, lanes));
@@ -151,7 +148,6 @@ pub async fn run_case(case: BenchCase) -> Result<BenchRow, BenchError> {
 		c.listen = vec![case.transport.listen()];
 		c.announcements = false;
 		c.transfer_lanes = case.lanes;
-		c.stream_window_bytes = case.stream_window;
 		c
 	};
 	let mut server_config = config("server.key");

@@ -44,8 +44,6 @@ pub struct P2pConfig {
 	pub retries: u32,
 	/// Pause before the first retry; doubles with each further one.
 	pub retry_backoff: Duration,
-	/// Receive window of every yamux stream (TCP), bytes; `None`: yamux's auto-tuned default.
-	pub stream_window_bytes: Option<u32>,
 	/// How long an unused connection stays open.
 	pub idle_connection_timeout: Duration,
 	/// Join the gossipsub topic of "payload ready" announcements.
@@ -75,7 +73,6 @@ impl P2pConfig {
 			stall_timeout: Duration::from_secs(30),
 			retries: 3,
 			retry_backoff: Duration::from_millis(500),
-			stream_window_bytes: None,
 			idle_connection_timeout: Duration::from_secs(120),
 			announcements: true,
 			registry: None,

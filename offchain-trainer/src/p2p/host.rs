@@ -104,12 +104,13 @@ impl P2pHost {
 		let swarm_err = |e: &dyn std::fmt::Display| StartError::Swarm(e.to_string());
 		let book = addresses.clone();
 		let announcements = config.announcements;
-		let stream_window = config.stream_window_bytes;
 		let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
 			.with_tokio()
-			.with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, move || {
-				yamux_config(stream_window)
-			})
+			.with_tcp(
+				tcp::Config::default().nodelay(true),
+				noise::Config::new,
+				yamux::Config::default,
+			)
 			.map_err(|e| swarm_err(&e))?
 			.with_quic()
 			.with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
@@ -184,20 +185,6 @@ impl P2pHost {
 		};
 		Ok((handle, task))
 	}
-}
-
-/// Yamux for the TCP transport: with `window`, every stream's receive window is that many bytes
-/// from its start; without, yamux 0.13's default, 256 KiB growing only when a ping-measured round
-/// trip says the sender is window-bound (on loopback, where the idle round trip is tens of
-/// microseconds, it stayed at 256 KiB: one stream moved ~0.6 GB/s, docs/p2p-bench.md). A fixed
-/// window is yamux 0.12's setting, deprecated in libp2p-yamux 0.46 but the only one it offers.
-fn yamux_config(window: Option<u32>) -> yamux::Config {
-	let mut config = yamux::Config::default();
-	if let Some(window) = window {
-		#[allow(deprecated)]
-		config.set_receive_window_size(window).set_max_buffer_size(window as usize);
-	}
-	config
 }
 
 /// Binds every listen address and waits for each listener's first address.
