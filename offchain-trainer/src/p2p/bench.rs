@@ -115,7 +115,7 @@ pub enum BenchError {
 }
 
 /// The cases of `docs/p2p-bench.md`: 10 MB, 100 MB and 1 GB uncapped in the default lanes, 1 GB
-/// in 1 (one stream on one connection), 2 and 8 lanes, then 100 MB under a 500 Mb/s download
+/// in 1 (one stream on one connection), 2 and 4 lanes, then 100 MB under a 500 Mb/s download
 /// cap and 50 MB under a 110 Mb/s upload cap, each over TCP and QUIC.
 pub fn default_cases() -> Vec<BenchCase> {
 	let lanes = P2pConfig::new("unused".into()).transfer_lanes;
@@ -131,7 +131,7 @@ pub fn default_cases() -> Vec<BenchCase> {
 		for size in [10_000_000, 100_000_000, 1_000_000_000] {
 			cases.push(case(size, None, None, lanes));
 		}
-		for other in [1, 2, 8] {
+		for other in [1, 2, 4] {
 			cases.push(case(1_000_000_000, None, None, other));
 		}
 		cases.push(case(100_000_000, None, Some(500.0), lanes));

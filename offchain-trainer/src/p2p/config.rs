@@ -32,7 +32,9 @@ pub struct P2pConfig {
 	pub piece_bytes: u64,
 	/// Pieces of one payload in flight at once, each on a stream of its own, over as many
 	/// connections to the peer: one libp2p connection encrypts and multiplexes on one task per
-	/// side, which bounded a transfer to ~0.6 GB/s on loopback (docs/p2p-bench.md).
+	/// side, which bounded a transfer to ~0.6 GB/s on loopback. libp2p-stream puts each stream
+	/// on one of the connections at random, so some share one: 8 lanes moved 1 GB at 1.2-1.3 GB/s
+	/// in three runs on a 64-core host, 4 lanes at 0.7-1.06 GB/s (docs/p2p-bench.md).
 	pub transfer_lanes: usize,
 	/// Streams served at once; more are answered `Busy`.
 	pub max_concurrent_serves: usize,
@@ -54,7 +56,7 @@ pub struct P2pConfig {
 
 impl P2pConfig {
 	/// Defaults: TCP and QUIC on 127.0.0.1 (free ports), 4 windows kept, 2 GiB payloads at most,
-	/// no caps, 4 fetches and 16 serves at once, 4 lanes a transfer (pieces of 8 MiB or more),
+	/// no caps, 4 fetches and 16 serves at once, 8 lanes a transfer (pieces of 8 MiB or more),
 	/// 10 s to open, 30 s stall limit, 3 retries.
 	pub fn new(identity_path: PathBuf) -> Self {
 		Self {
@@ -67,7 +69,7 @@ impl P2pConfig {
 			max_download_mbps: None,
 			max_concurrent_fetches: 4,
 			piece_bytes: 8 << 20,
-			transfer_lanes: 4,
+			transfer_lanes: 8,
 			max_concurrent_serves: 16,
 			open_timeout: Duration::from_secs(10),
 			stall_timeout: Duration::from_secs(30),
@@ -110,7 +112,7 @@ pub struct P2pArgs {
 	#[arg(long, default_value_t = 4)]
 	pub store_windows: usize,
 	/// Pieces of one payload fetched at once, each on its own stream and connection.
-	#[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+	#[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
 	pub transfer_lanes: u16,
 }
 
