@@ -6,9 +6,9 @@
 //! - [`identity`]: the host's ed25519 key file (mode 0600, created on first run).
 //! - [`endpoint`]: peer id and multiaddrs in the byte form the pallet's registration stores.
 //! - [`config`]: host settings and the matching command-line flags.
-//! - [`wire`]: the `/gauntlet/payload/2` stream protocol.
+//! - [`wire`]: the `/gauntlet/payload/3` stream protocol.
 //! - [`store`]: the bounded store of served payloads.
-//! - [`fetch`]: verified fetching with timeouts, retries and resumption; [`FetchError`].
+//! - [`fetch`]: verified fetching in lanes, with timeouts, retries and resumption; [`FetchError`].
 //! - `serve`: answering payload requests.
 //! - [`limiter`]: upload and download caps.
 //! - [`metrics`]: Prometheus counters and histograms.
