@@ -376,6 +376,36 @@ async fn a_server_at_its_limit_answers_busy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lanes_refused_as_busy_leave_their_pieces_to_the_others() {
+	let dir = tempfile::tempdir().unwrap();
+	// Two serve slots, held by the first two lanes for seconds (1 MB pieces through an 8 Mb/s
+	// upload cap the streams share): the other two lanes, opened after them, are answered Busy.
+	let miner = host(&dir, "miner", |c| {
+		c.max_concurrent_serves = 2;
+		c.max_upload_mbps = Some(8.0);
+		c.stall_timeout = Duration::from_secs(10);
+	})
+	.await;
+	let fetcher = host(&dir, "fetcher", |c| {
+		c.piece_bytes = MB as u64;
+		c.transfer_lanes = 4;
+		c.retries = 0;
+		c.stall_timeout = Duration::from_secs(10);
+	})
+	.await;
+	let payload = pseudo_random(4 * MB, 13);
+	let commitment = miner.serve(1, payload.clone()).unwrap();
+	let (peer, addrs) = (miner.local_peer_id(), miner.listen_addrs());
+	// No retries: a lane refused as Busy cannot have been retried, its piece went to a lane
+	// still fetching.
+	let bytes = fetcher.fetch(peer, &addrs, 1, commitment).await.unwrap();
+	assert!(bytes == payload);
+	assert!(miner.metrics().serves.with_label_values(&["busy"]).get() >= 1);
+	assert_eq!(miner.metrics().serves.with_label_values(&["ok"]).get(), 4);
+	assert_eq!(fetcher.metrics().bytes_received.get(), payload.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announcements_reach_connected_peers() {
 	let dir = tempfile::tempdir().unwrap();
 	let miner = host(&dir, "miner", |c| c.announcements = true).await;
