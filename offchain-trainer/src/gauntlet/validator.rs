@@ -381,7 +381,9 @@ async fn score_window(
 		role_metrics.scores_given.with_label_values(&[result]).inc();
 	}
 	for (commitment, contribution, _, _) in measured {
-		cache.insert((window, commitment.miner), Prefetched { contribution, uploaded: None });
+		// On the GPU now, so the outer step that applies them does not copy them.
+		let uploaded = global.upload_payload(&contribution.payload_wire);
+		cache.insert((window, commitment.miner), Prefetched { contribution, uploaded });
 	}
 	Ok(scores)
 }
