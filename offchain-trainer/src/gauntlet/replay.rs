@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use gauntlet_chain::types::Commitment as ChainCommitment;
 use gauntlet_chain::{AccountId, ChainAt};
 
 use crate::p2p::{Commitment, P2pHandle};
-use crate::sparseloco::Tensor as Array;
+use crate::sparseloco::{CodecConfig, Tensor as Array};
 use crate::tensor_io::{parse_safetensors, serialize_safetensors, to_tch};
 
 use super::chain_view::ChainView;
@@ -85,6 +86,22 @@ impl OwnContributions {
 	/// The bytes served for `window`, if kept.
 	pub fn load(&self, window: Window) -> Option<Vec<u8>> {
 		std::fs::read(self.path(window)).ok()
+	}
+
+	/// The contribution served for `window`, if kept: decoded for `global` when its bytes are
+	/// the ones `commitment` (this peer's, read from the chain) hashes.
+	pub fn contribution(
+		&self,
+		window: Window,
+		commitment: &ChainCommitment,
+		global: &GlobalModel,
+		codec: &CodecConfig,
+	) -> Option<Result<Contribution, String>> {
+		let bytes = self.load(window)?;
+		if Commitment::of(&bytes).hash != commitment.payload_hash.0 {
+			return Some(Err("own bytes differ".into()));
+		}
+		Some(decode_contribution(&bytes, global, codec).map_err(|e| e.to_string()))
 	}
 
 	/// Every kept window and its file, oldest first.
@@ -196,12 +213,10 @@ pub async fn advance_to(
 				}
 				let prefetched = |c| Prefetched { contribution: c, uploaded: None };
 				if Some(miner) == me {
-					if let Some(bytes) = own.and_then(|o| o.load(window)) {
-						let ok = Commitment::of(&bytes).hash == commitment.payload_hash.0;
-						let decoded = decode_contribution(&bytes, global, &params.codec)
-							.map(prefetched)
-							.map_err(|e| e.to_string());
-						return (*miner, if ok { decoded } else { Err("own bytes differ".into()) });
+					let saved =
+						own.and_then(|o| o.contribution(window, commitment, global, &params.codec));
+					if let Some(decoded) = saved {
+						return (*miner, decoded.map(prefetched));
 					}
 				}
 				let fetched = tokio::time::timeout(
@@ -280,12 +295,9 @@ pub async fn wait_prefetching(
 						if cache.contains_key(&(w, c.miner)) {
 							continue;
 						}
-						let Some(bytes) = sources.own.and_then(|o| o.load(w)) else { continue };
-						if Commitment::of(&bytes).hash != c.payload_hash.0 {
-							continue;
-						}
-						if let Ok(contribution) = decode_contribution(&bytes, global, &params.codec)
-						{
+						let saved =
+							sources.own.and_then(|o| o.contribution(w, &c, global, &params.codec));
+						if let Some(Ok(contribution)) = saved {
 							let uploaded = global.upload_payload(&contribution.payload_wire);
 							cache.insert((w, c.miner), Prefetched { contribution, uploaded });
 						}
