@@ -1,11 +1,11 @@
 //! Four simulated peers train `tiny` with SparseLoCo on generated text (byte tokenizer, no
-//! download): the held-out loss falls, and each peer sends a small fraction of a dense fp32 copy
-//! of the model per round: at most 1/140 from the `small` model up, about 1/130 for `tiny`.
+//! download): the held-out loss falls, and each peer sends at most 1/140 of a dense fp32 copy of
+//! the model per round.
 //!
 //! A payload's size depends only on the tensor shapes: 14 bits per kept entry (64 of every 4096
-//! in a matrix), 1-D tensors (norm gains) sent whole, and a ~70-byte header per tensor. At 1.6M
-//! parameters the norm gains and headers cost 10% on top of the 146x of the matrices; at 16M
-//! they cost 1-2%.
+//! in a matrix), 2 bits per entry of a 1-D tensor (norm gains, kept whole: their indices are
+//! implied), and a ~65-byte header per tensor. At `tiny`'s 1.6M parameters (20 tensors) these
+//! cost 3.5% on top of the 146.3x of the matrices: 141.3x; at `small`'s 11M, 1%.
 
 use indicatif::ProgressBar;
 use offchain_trainer::data::Dataset;
@@ -35,15 +35,16 @@ fn setup() -> (ModelConfig, Dataset, SimConfig) {
 }
 
 #[test]
-fn four_sparseloco_peers_lower_the_heldout_loss_by_2_nats_with_125x_less_traffic() {
+fn four_sparseloco_peers_lower_the_heldout_loss_by_2_nats_with_140x_less_traffic() {
 	let (model, data, config) = setup();
 	let rows =
 		simulate(&model, &data, Method::Sparseloco, &config, Device::Cpu, &ProgressBar::hidden())
 			.unwrap();
 	assert_eq!(rows.len(), 5);
 	let (start, end) = (rows[0].heldout_loss, rows[4].heldout_loss);
-	// From ≈ ln 256 = 5.55 nats at initialisation; measured here: 5.54 → 4.79 → 3.84 → 3.10 →
-	// 2.82 over the four rounds (80 peer-steps of 256 tokens).
+	// From ≈ ln 256 = 5.55 nats at initialisation; measured here: 5.64 → 4.55 → 3.63 → 2.92 →
+	// 2.68 over the four rounds (80 peer-steps of 256 tokens), 46,420 bytes per peer and round
+	// (141.3x less than dense fp32).
 	assert!(start > 5.3, "initial held-out loss {start}");
 	assert!(end < start - 2.0, "held-out loss fell only from {start:.3} to {end:.3}");
 	for w in rows.windows(2) {
@@ -53,7 +54,7 @@ fn four_sparseloco_peers_lower_the_heldout_loss_by_2_nats_with_125x_less_traffic
 	let dense = 4 * model.param_count() as u64;
 	for r in &rows[1..] {
 		assert!(
-			r.bytes_per_peer_round * 125 <= dense,
+			r.bytes_per_peer_round * 140 <= dense,
 			"round {}: {} bytes per peer vs {dense} dense fp32 bytes ({:.1}x)",
 			r.round,
 			r.bytes_per_peer_round,

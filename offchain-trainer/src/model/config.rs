@@ -160,7 +160,7 @@ mod tests {
 	fn unknown_and_inconsistent_configs_are_refused() {
 		assert!(matches!(ModelConfig::builtin("huge"), Err(ConfigError::Unknown { .. })));
 		let mut c = ModelConfig::builtin("tiny").unwrap();
-		c.n_kv_heads = 4;
+		c.n_kv_heads = 3; // 4 query heads are not a multiple of 3 kv heads
 		assert!(matches!(c.validate(), Err(ConfigError::Invalid(_))));
 		let mut c = ModelConfig::builtin("small").unwrap();
 		c.vocab_size = 1000;

@@ -420,7 +420,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) chunk_pack(
 				if (s + m < n) byte |= ((u32)code[d.first_entry + s + m] & 3u) << (2 * m);
 			codes[s >> 2] = (u8)byte;
 		}
-		if ((s & 1) == 0) {
+		if ((s & 1) == 0 && k < d.chunk_len) { // whole chunks: indices implied, none on the wire
 			const u32 a = idx[d.first_entry + s];
 			u8* o = index + 3 * (s >> 1);
 			if (s + 1 < n) {
@@ -640,7 +640,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) scatter_sum(
 				const u32 q = e / nj, j = j0 + (e - q * nj);
 				const u8* payload = (const u8*)peers[p0 + q];
 				const u64 s = lc * k + j;
-				s_idx[e] = (u16)unpack_index(payload + d.index_offset, s);
+				s_idx[e] = k == len ? (u16)j : (u16)unpack_index(payload + d.index_offset, s);
 				s_w[e] = weights[((u64)(p0 + q) * n_tensors + t) * 4 +
 				                 unpack_code(payload + d.codes_offset, s)];
 			}

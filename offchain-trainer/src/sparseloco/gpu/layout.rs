@@ -9,10 +9,12 @@
 use crate::sparseloco::chunking::ChunkGeometry;
 use crate::sparseloco::config::CodecConfig;
 use crate::sparseloco::error::CodecError;
-use crate::sparseloco::packing::{packed_codes_len, packed_indices_len};
+use crate::sparseloco::packing::packed_codes_len;
 use crate::sparseloco::tensor::checked_numel;
 use crate::sparseloco::topk::effective_k;
-use crate::sparseloco::wire::{RecordHeader, MAGIC, PAYLOAD_HEADER_BYTES, WIRE_VERSION};
+use crate::sparseloco::wire::{
+	index_stream_len, RecordHeader, MAGIC, PAYLOAD_HEADER_BYTES, WIRE_VERSION,
+};
 
 /// Words of one tensor descriptor as the kernels read it (`struct TensorDesc` in `kernels.cu`).
 pub const DESC_WORDS: usize = 15;
@@ -38,8 +40,11 @@ pub struct TensorLayout {
 	pub shift_offset: usize,
 	/// Payload byte offset of the packed codes.
 	pub codes_offset: usize,
-	/// Payload byte offset of the packed indices.
+	/// Payload byte offset of the packed indices (the record's end when its chunks are kept
+	/// whole and the indices implied: the kernels then neither write nor read them).
 	pub index_offset: usize,
+	/// Payload byte offset just past the record.
+	pub end_offset: usize,
 }
 
 impl TensorLayout {
@@ -115,7 +120,7 @@ impl PayloadLayout {
 			let codes_offset = shift_offset + 4 + 4 * bins;
 			let index_offset = codes_offset + packed_codes_len(n);
 			let end = index_offset
-				+ packed_indices_len(n)
+				+ index_stream_len(&geometry, k, n)
 					.ok_or(CodecError::InvalidConfig("kept entries overflow the wire format"))?;
 			template.resize(end, 0);
 			out.push(TensorLayout {
@@ -129,6 +134,7 @@ impl PayloadLayout {
 				shift_offset,
 				codes_offset,
 				index_offset,
+				end_offset: end,
 			});
 			chunks += geometry.num_chunks();
 			entries += n;
@@ -183,7 +189,7 @@ impl PayloadLayout {
 		let mut start = PAYLOAD_HEADER_BYTES;
 		self.tensors.iter().all(|t| {
 			let same = bytes[start..t.shift_offset] == self.template[start..t.shift_offset];
-			start = t.index_offset + packed_indices_len(t.num_entries()).unwrap_or(0);
+			start = t.end_offset;
 			same
 		})
 	}
@@ -234,19 +240,19 @@ mod tests {
 				crate::sparseloco::packing::pack_codes(c.codes(), &mut codes);
 				assert_eq!(&bytes[t.codes_offset..t.index_offset], codes.as_slice());
 				let mut idx = vec![];
-				crate::sparseloco::packing::pack_indices(c.indices(), &mut idx);
-				assert_eq!(&bytes[t.index_offset..t.index_offset + idx.len()], idx.as_slice());
+				if c.k() < c.geometry().chunk_len() {
+					crate::sparseloco::packing::pack_indices(c.indices(), &mut idx);
+				}
+				assert_eq!(&bytes[t.index_offset..t.end_offset], idx.as_slice());
 			}
 			assert_eq!(layout.total_chunks(), chunks);
 			assert_eq!(layout.chunk_tensors().len(), chunks);
 			assert_eq!(layout.total_entries(), cpu.num_kept());
 			// The template differs from a real payload only in values.
 			let mut template = layout.template().to_vec();
-			for (t, c) in layout.tensors().iter().zip(cpu.tensors()) {
-				let end = t.index_offset
-					+ crate::sparseloco::packing::packed_indices_len(t.num_entries()).unwrap();
-				template[t.shift_offset..end].copy_from_slice(&bytes[t.shift_offset..end]);
-				let _ = c;
+			for t in layout.tensors() {
+				template[t.shift_offset..t.end_offset]
+					.copy_from_slice(&bytes[t.shift_offset..t.end_offset]);
 			}
 			assert_eq!(template, bytes);
 		}
