@@ -178,7 +178,7 @@ def main():
             "token changes (0 when causal). Evaluation forward: the batch's loss without gradients "
             "(what a validator runs), mean of 5 passes. `rust-tch-fused` is the trainer's path on CUDA "
             "(`model::fused`: the forward and backward pass written out with fused kernels for "
-            "the norms, rotary embedding, SwiGLU and the loss, libtorch's flash attention and "
+            "the norms, rotary embedding, SwiGLU and the loss, libtorch's cuDNN attention and "
             "cuBLAS for the rest); `rust-tch` is the same model through libtorch's autograd.",
             "",
             "| model | batch | implementation | tokens/s | MFU | step (ms) | vs PyTorch eager "

@@ -124,7 +124,8 @@ impl FusedAdamW {
 	}
 
 	/// Clips the gradients' global norm to `max_norm` (0: no clipping) and takes AdamW step
-	/// number `step` (1-based) at learning rate `lr`; returns the norm before clipping.
+	/// number `step` (1-based) at learning rate `lr`; returns the norm before clipping, an f64
+	/// scalar still on the device (reading it waits for the step: queue what follows first).
 	#[allow(clippy::too_many_arguments)]
 	pub fn step(
 		&mut self,
@@ -137,9 +138,9 @@ impl FusedAdamW {
 		lr: f64,
 		step: u64,
 		max_norm: f64,
-	) -> Result<f64, FusedError> {
+	) -> Result<Tensor, FusedError> {
 		if params.is_empty() {
-			return Ok(0.0);
+			return Ok(Tensor::f_zeros([], (Kind::Double, self.device))?);
 		}
 		self.prepare(params, grads, m, v, decay)?;
 		let (Some(descs), Some(chunk_tensor), Some(chunk_start), Some(partial)) =
@@ -197,6 +198,7 @@ impl FusedAdamW {
 				.arg(&b2s)
 				.launch(cfg(grid))?;
 		}
-		Ok(self.clip.f_double_value(&[0])?)
+		// A copy: the next step overwrites `clip`.
+		Ok(self.clip.f_get(0)?.copy())
 	}
 }

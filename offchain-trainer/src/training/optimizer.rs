@@ -99,10 +99,11 @@ impl AdamW {
 
 	/// Clips the gradients' global norm to `max_norm` (0: no clipping) and takes one update, in
 	/// three CUDA launches over all parameters ([`FusedAdamW`]). Returns the norm before
-	/// clipping, or `None` (nothing changed) when the parameters are not all contiguous f32 CUDA
+	/// clipping (an f64 scalar on the device, so the caller can queue more work before waiting
+	/// for it), or `None` (nothing changed) when the parameters are not all contiguous f32 CUDA
 	/// tensors with gradients or the kernels cannot be loaded; then use
 	/// [`super::clip_grad_norm`] and [`Self::step`], which compute the same update.
-	pub fn fused_step(&mut self, params: &[Tensor], lr: f64, max_norm: f64) -> Option<f64> {
+	pub fn fused_step(&mut self, params: &[Tensor], lr: f64, max_norm: f64) -> Option<Tensor> {
 		assert_eq!(params.len(), self.exp_avg.len(), "AdamW built for another parameter list");
 		let device = params.first()?.device();
 		if device == tch::Device::Cpu || matches!(self.fused, Fused::Unavailable) {

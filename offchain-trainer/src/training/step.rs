@@ -22,8 +22,15 @@ pub struct StepStats {
 /// Adds `weight × ∇(mean loss over batch)` to the parameters' gradients, running `micro`
 /// sequences per forward/backward pass; returns the batch's mean loss.
 pub fn accumulate_gradients(model: &TrainableModel, batch: &Batch, micro: i64, weight: f64) -> f64 {
+	accumulate_on_device(model, batch, micro, weight).double_value(&[])
+}
+
+/// [`accumulate_gradients`] with the loss left on the device (an f64 scalar): reading it waits
+/// for the backward pass, so a caller with more work to queue reads it afterwards.
+fn accumulate_on_device(model: &TrainableModel, batch: &Batch, micro: i64, weight: f64) -> Tensor {
 	let n = batch.len() as f64;
 	let mut losses = Vec::new();
+	model.mark_grads_written();
 	if let Some(pass) = model.fused() {
 		FusedPass::ensure_grads(model.params());
 		for mb in batch.micro_batches(micro) {
@@ -33,19 +40,20 @@ pub fn accumulate_gradients(model: &TrainableModel, batch: &Batch, micro: i64, w
 			let loss = pass
 				.loss_and_backward(model.llama(), &mb.inputs, &mb.targets, share * weight)
 				.unwrap_or_else(|e| panic!("fused training pass: {e}"));
-			losses.push((loss, share));
+			losses.push(loss.to_kind(Kind::Double) * share);
 		}
 	} else {
 		for mb in batch.micro_batches(micro) {
 			let share = mb.len() as f64 / n;
 			let loss = model.llama().loss(&mb.inputs, &mb.targets);
-			losses.push((loss.detach(), share));
+			losses.push(loss.detach().to_kind(Kind::Double) * share);
 			(loss * (share * weight)).backward();
 		}
 	}
-	// Read the losses only now: a read waits for the device, and waiting between the forward and
-	// the backward pass would leave the GPU idle while the backward's first kernels are queued.
-	losses.iter().map(|(l, share)| l.to_kind(Kind::Double).double_value(&[]) * share).sum()
+	match losses.len() {
+		0 => Tensor::zeros([], (Kind::Double, model.device())),
+		_ => Tensor::stack(&losses, 0).sum(Kind::Double),
+	}
 }
 
 /// Scales all gradients so their global L2 norm is at most `max_norm` (no-op when `max_norm`
@@ -79,31 +87,58 @@ pub fn apply_step(
 	config: &TrainConfig,
 	loss: f64,
 ) -> StepStats {
+	let (lr, grad_norm) = update(model, optimizer, config);
+	StepStats { loss, grad_norm: grad_norm.read(), lr }
+}
+
+/// The gradient norm of an update: on the host, or still on the device.
+enum GradNorm {
+	Host(f64),
+	Device(Tensor),
+}
+
+impl GradNorm {
+	fn read(self) -> f64 {
+		match self {
+			Self::Host(norm) => norm,
+			Self::Device(norm) => norm.double_value(&[]),
+		}
+	}
+}
+
+/// Clip, update and clear, queued without waiting for the device where it can: returns the
+/// learning rate and the norm before clipping.
+fn update(model: &TrainableModel, optimizer: &mut AdamW, config: &TrainConfig) -> (f64, GradNorm) {
 	let lr = config.schedule().at(optimizer.steps());
 	// On CUDA, clipping and the update in three launches; elsewhere (and as the fallback) the
 	// per-tensor path, which keeps CPU runs bit-reproducible.
 	let grad_norm = match optimizer.fused_step(model.params(), lr, config.grad_clip) {
-		Some(norm) => norm,
+		Some(norm) => GradNorm::Device(norm),
 		None => {
 			let norm = clip_grad_norm(model.params(), config.grad_clip);
 			optimizer.step(model.params(), lr);
-			norm
+			GradNorm::Host(norm)
 		}
 	};
+	// Queued behind the update, before anything waits for the device: the clearing's launches
+	// (one per parameter) then overlap the update instead of leaving the GPU idle.
 	model.zero_grad();
-	StepStats { loss, grad_norm, lr }
+	(lr, grad_norm)
 }
 
-/// One full inner step on `batch`: accumulate, clip, update.
+/// One full inner step on `batch`: accumulate, clip, update. On a GPU the step's only wait for
+/// the device is at its end, for the loss and the gradient norm.
 pub fn train_step(
 	model: &TrainableModel,
 	optimizer: &mut AdamW,
 	batch: &Batch,
 	config: &TrainConfig,
 ) -> StepStats {
+	// A no-op when the last step cleared them (see `TrainableModel::zero_grad`).
 	model.zero_grad();
-	let loss = accumulate_gradients(model, batch, config.micro_batch_seqs as i64, 1.0);
-	apply_step(model, optimizer, config, loss)
+	let loss = accumulate_on_device(model, batch, config.micro_batch_seqs as i64, 1.0);
+	let (lr, grad_norm) = update(model, optimizer, config);
+	StepStats { loss: loss.double_value(&[]), grad_norm: grad_norm.read(), lr }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! A model together with its variable store and a stable, named list of its parameters.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::data::Batch;
@@ -26,6 +28,11 @@ pub struct TrainableModel {
 	params: Vec<Tensor>,
 	/// The fused pass when the model trains through it, `None` for autograd.
 	fused: Option<FusedPass>,
+	/// Whether every gradient is known to be zero (or absent), so [`Self::zero_grad`] has
+	/// nothing to do: set by it, cleared by [`Self::mark_grads_written`] before anything adds
+	/// to them. A step used to clear them twice (after its update and before the next step's
+	/// passes); on a GPU that was a fill launch per parameter each time (1.3 ms a step at `124m`).
+	grads_clear: AtomicBool,
 }
 
 impl TrainableModel {
@@ -37,7 +44,8 @@ impl TrainableModel {
 		let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
 		named.sort_by(|a, b| a.0.cmp(&b.0));
 		let (names, params) = named.into_iter().unzip();
-		let mut model = Self { _vs: vs, llama, names, params, fused: None };
+		let grads_clear = AtomicBool::new(false);
+		let mut model = Self { _vs: vs, llama, names, params, fused: None, grads_clear };
 		if device.is_cuda() {
 			model.set_backward(Backward::Fused);
 		}
@@ -123,8 +131,11 @@ impl TrainableModel {
 		});
 	}
 
-	/// Clears every parameter's gradient.
+	/// Clears every parameter's gradient (nothing to do when they are known to be zero).
 	pub fn zero_grad(&self) {
+		if self.grads_clear.swap(true, Ordering::Relaxed) {
+			return;
+		}
 		for p in &self.params {
 			let mut g = p.grad();
 			if g.defined() {
@@ -132,6 +143,13 @@ impl TrainableModel {
 			}
 		}
 	}
+
+	/// Records that the gradients are about to change (anything that adds to them calls this
+	/// first), so the next [`Self::zero_grad`] clears them.
+	pub fn mark_grads_written(&self) {
+		self.grads_clear.store(false, Ordering::Relaxed);
+	}
+
 
 	/// Mean loss over `batch` without gradients, `micro` sequences per forward pass (through the
 	/// fused pass's forward when the model trains through it).

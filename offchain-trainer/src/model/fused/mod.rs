@@ -4,6 +4,7 @@
 //! agree to rounding (tested on the CPU with the reference operations, and on a GPU by
 //! `gauntlet-trainer check-fused`).
 
+mod attention;
 pub mod ops;
 pub mod pass;
 

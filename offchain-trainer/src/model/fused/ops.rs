@@ -159,7 +159,8 @@ impl FusedOps {
 	}
 
 	/// Whether a model of `config` with activations of `kind` fits these operations: the
-	/// kernels take bf16, move rows in groups of eight entries and rotate pairs two at a time.
+	/// kernels take bf16, move rows in groups of eight entries and rotate pairs two at a time;
+	/// flash attention takes heads of up to 256 entries, a multiple of 8.
 	pub fn supports(&self, kind: Kind, config: &ModelConfig) -> bool {
 		match self {
 			Self::Reference => true,
@@ -167,9 +168,15 @@ impl FusedOps {
 				kind == Kind::BFloat16
 					&& config.dim <= MAX_NORM_WIDTH
 					&& [config.dim, config.ffn_hidden, config.vocab_size].iter().all(|w| w % 8 == 0)
-					&& config.head_dim() % 4 == 0
+					&& config.head_dim() % 8 == 0
+					&& config.head_dim() <= 256
 			}
 		}
+	}
+
+	/// Whether these are the CUDA kernels (bf16 on a CUDA device).
+	pub fn is_cuda(&self) -> bool {
+		matches!(self, Self::Cuda(_))
 	}
 
 	/// `y = x / sqrt(mean(x²) + eps) · g` per row; returns `y` (x's kind) and `1/sqrt(…)` (f32,

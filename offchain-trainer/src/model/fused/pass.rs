@@ -5,14 +5,14 @@
 //! are single passes ([`FusedOps`]); the query, key and value projections are one matrix product,
 //! as are the gate and up projections; the rotary embedding is applied in place in the product's
 //! output; the logits' gradient overwrites the logits (no f32 copy of the `(tokens, vocab)`
-//! matrix). Attention keeps libtorch's flash kernel and its backward through a small autograd
-//! graph of its own. Gradients are added to the parameters' `.grad`, as `backward()` does, so the
+//! matrix). Attention is libtorch's flash kernels, forward and backward, called directly
+//! ([`super::attention`]). Gradients are added to the parameters' `.grad`, as `backward()` does, so the
 //! optimizer, clipping and checkpoints are unchanged.
 
 use tch::{Kind, Tensor};
 
+use super::attention::{self, AttentionTape};
 use super::ops::{FusedOps, FusedPassError};
-use crate::model::attention::repeat_kv;
 use crate::model::llama::Block;
 use crate::model::Llama;
 
@@ -22,11 +22,8 @@ struct BlockTape {
 	rstd1: Tensor,
 	n1: Tensor,
 	wqkv: Tensor,
-	/// The attention's own autograd graph: its leaves (rotated q, k and v) and output.
-	q: Tensor,
-	k: Tensor,
-	v: Tensor,
-	attn: Tensor,
+	/// What the attention's backward needs (rotated q, k and v among it).
+	attention: AttentionTape,
 	attn_rows: Tensor,
 	wo: Tensor,
 	h: Tensor,
@@ -216,28 +213,19 @@ impl FusedPass {
 		let qkv = n1.f_mm(&wqkv.f_tr()?)?;
 		let rope = &model.rope;
 		self.ops.rotary_(&qkv, h_q + h_kv, hd, seq, &rope.cos, &rope.sin, false)?;
+		// (batch, heads, seq, dim) views of the product's columns.
 		let heads = |start: i64, n: i64| -> Result<Tensor, FusedPassError> {
 			let t = qkv.f_narrow(1, start * hd, n * hd)?.f_view([batch, seq, n, hd])?;
-			Ok(t.f_transpose(1, 2)?.f_detach()?.f_set_requires_grad(keep)?)
+			Ok(t.f_transpose(1, 2)?)
 		};
-		let (q, k, v) = (heads(0, h_q)?, heads(h_q, h_kv)?, heads(h_q + h_kv, h_kv)?);
-		let n_rep = h_q / h_kv;
-		let attention = || {
-			Tensor::f_scaled_dot_product_attention(
-				&q,
-				&repeat_kv(&k, n_rep),
-				&repeat_kv(&v, n_rep),
-				None::<Tensor>,
-				0.0,
-				true,
-				None,
-				false,
-			)
-		};
-		// With a graph only when a backward pass will follow.
-		let attn = if keep { tch::with_grad(attention)? } else { attention()? };
-		let attn_rows =
-			attn.f_detach()?.f_transpose(1, 2)?.f_contiguous()?.f_view([batch * seq, h_q * hd])?;
+		let (attn, attention) = attention::forward(
+			heads(0, h_q)?,
+			heads(h_q, h_kv)?,
+			heads(h_q + h_kv, h_kv)?,
+			self.ops.is_cuda(),
+			keep,
+		)?;
+		let attn_rows = attn.f_transpose(1, 2)?.f_contiguous()?.f_view([batch * seq, h_q * hd])?;
 		let wo = cast(&att.wo.weight)?;
 		let h = &x + attn_rows.f_mm(&wo.f_tr()?)?;
 
@@ -255,10 +243,7 @@ impl FusedPass {
 			rstd1,
 			n1,
 			wqkv,
-			q,
-			k,
-			v,
-			attn,
+			attention,
 			attn_rows,
 			wo,
 			h,
@@ -305,12 +290,8 @@ impl FusedPass {
 		// Attention: h = x + wo(attention(rotary(wq n1), rotary(wk n1), wv n1)), n1 = norm(x).
 		add_weight_grad(&att.wo.weight, &dh, &t.attn_rows)?;
 		let dattn = dh.f_mm(&t.wo)?.f_view([batch, seq, h_q, hd])?.f_transpose(1, 2)?;
-		// Σ attn · dattn has gradient dattn with respect to attn: autograd's backward of the
-		// attention from the output gradient (tch offers no `backward(gradient)`).
-		// Recorded with gradients on: a root without a graph crashes libtorch's engine.
-		let surrogate = tch::with_grad(|| (&t.attn * dattn).f_sum(Kind::Float))?;
-		let grads = Tensor::f_run_backward(&[surrogate], &[&t.q, &t.k, &t.v], false, false)?;
-		// Each part as (tokens, heads·dim) rows: a view when autograd laid it out token-major,
+		let grads = attention::backward(t.attention, &dattn)?;
+		// Each part as (tokens, heads·dim) rows: a view when the kernel laid it out token-major,
 		// a copy otherwise. q and k rotate back in place; the three parts then meet the
 		// projections one by one instead of being packed into one (tokens, q+k+v) matrix.
 		let rows = batch * seq;
