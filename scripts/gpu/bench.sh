@@ -62,6 +62,9 @@ declare -A BATCH=([124m]=8 [1b]=4)
 
 step check_codec "$BIN" check-codec --model "$CHECK_MODEL" --rounds 3 --peers 5
 step check_fused "$BIN" check-fused --config "$CHECK_MODEL"
+# `1b` has grouped-query heads (32 query on 8 key/value), which reach the attention kernels as
+# they are.
+[ "$QUICK" = 1 ] || step check_fused_gqa "$BIN" check-fused --config 1b
 step rust_codec "$BIN" bench-codec --params "$SIZES" --rounds "$ROUNDS" --warmup 3 \
 	--aggregate-params "$AGG" --peers "$PEERS" --cpu-params "$CPU"
 step torch_codec "$PY" scripts/gpu/reference_codec.py --params "$SIZES" --rounds "$ROUNDS" \

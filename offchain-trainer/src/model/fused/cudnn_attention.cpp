@@ -5,8 +5,9 @@
 // SymInts). Without this file the pass ran `scaled_dot_product_attention` in a small autograd
 // graph and its backward from a surrogate loss (an extra product, sum and engine call per layer).
 // This calls the ATen operator directly and hands its results back as tch tensors
-// (`at::Tensor*`, freed by tch's `Drop`). cuDNN rather than the flash kernel: on an H200 the
-// flash kernel made the training step 7.7% longer at `124m` (43.1 vs 40.0 ms, same run).
+// (`at::Tensor*`, freed by tch's `Drop`). Grouped-query attention goes in as is (fewer key/value
+// heads). cuDNN rather than the flash kernel: on an H200 the flash kernel made the training step
+// 7.7% longer at `124m` (43.1 vs 40.0 ms, same run).
 
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/_scaled_dot_product_cudnn_attention.h>
@@ -28,8 +29,8 @@ struct gauntlet_attention_forward {
 	int64_t max_k;
 };
 
-// q, k and v (batch, heads, seq, dim), bf16 or fp16 on a CUDA device. Returns 0, or 1 with a
-// NUL-terminated message in `err` (nothing allocated then).
+// q (batch, heads, seq, dim), k and v (batch, kv heads, seq, dim), bf16 or fp16 on a CUDA device.
+// Returns 0, or 1 with a NUL-terminated message in `err` (nothing allocated then).
 int gauntlet_cudnn_attention_forward(const at::Tensor* q, const at::Tensor* k,
                                      const at::Tensor* v, double scale,
                                      gauntlet_attention_forward* result, char* err,

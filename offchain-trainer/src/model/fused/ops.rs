@@ -160,7 +160,7 @@ impl FusedOps {
 
 	/// Whether a model of `config` with activations of `kind` fits these operations: the
 	/// kernels take bf16, move rows in groups of eight entries and rotate pairs two at a time;
-	/// flash attention takes heads of up to 256 entries, a multiple of 8.
+	/// cuDNN attention takes heads of up to 256 entries, a multiple of 8.
 	pub fn supports(&self, kind: Kind, config: &ModelConfig) -> bool {
 		match self {
 			Self::Reference => true,
