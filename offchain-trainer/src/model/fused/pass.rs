@@ -6,8 +6,8 @@
 //! as are the gate and up projections; the rotary embedding is applied in place in the product's
 //! output; the logits' gradient overwrites the logits (no f32 copy of the `(tokens, vocab)`
 //! matrix). Attention is libtorch's cuDNN kernels, forward and backward, called directly
-//! ([`super::attention`]). Gradients are added to the parameters' `.grad`, as `backward()` does, so the
-//! optimizer, clipping and checkpoints are unchanged.
+//! ([`super::attention`]). Gradients are added to the parameters' `.grad`, as `backward()`
+//! does, so the optimizer, clipping and checkpoints are unchanged.
 
 use tch::{Kind, Tensor};
 
