@@ -150,7 +150,6 @@ impl TrainableModel {
 		self.grads_clear.store(false, Ordering::Relaxed);
 	}
 
-
 	/// Mean loss over `batch` without gradients, `micro` sequences per forward pass (through the
 	/// fused pass's forward when the model trains through it).
 	pub fn eval_loss(&self, batch: &Batch, micro: i64) -> f64 {
