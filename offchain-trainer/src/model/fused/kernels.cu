@@ -78,6 +78,31 @@ extern "C" __global__ void __launch_bounds__(THREADS) rms_norm_forward(
 	}
 }
 
+// out[c] = Σ_r partial[r][c] over `rows` rows of `d` columns: the norm gain's gradient from
+// rms_norm_backward's per-block sums. A block covers 32 columns with 8 row slices; each slice
+// sums its rows in order and the block adds the slices in order, so the result does not depend
+// on timing. (libtorch's column sum of the same (512, d) matrix took ~20 µs, a quarter of a
+// norm's backward: few outputs for its reduction layout.)
+#define COL_SLICES (THREADS / 32)
+extern "C" __global__ void __launch_bounds__(THREADS) column_sum(
+	const float* __restrict__ partial, int rows, int d, float* __restrict__ out)
+{
+	__shared__ float s[COL_SLICES][32];
+	const int lane = threadIdx.x & 31, slice = threadIdx.x >> 5;
+	const int c = blockIdx.x * 32 + lane;
+	float acc = 0.0f;
+	if (c < d)
+		for (int r = slice; r < rows; r += COL_SLICES) acc += partial[(i64)r * d + c];
+	s[slice][lane] = acc;
+	__syncthreads();
+	if (slice == 0 && c < d) {
+		float t = 0.0f;
+		#pragma unroll
+		for (int k = 0; k < COL_SLICES; k++) t += s[k][lane];
+		out[c] = t;
+	}
+}
+
 // With n = x · rstd and dn = dy · g: dx = rstd · (dn − n · mean(dn · n)) (+ residual, the
 // gradient arriving through the skip connection), and dg = Σ_rows dy · n. One warp per row; each
 // lane keeps dg for the columns it owns (d ≤ 32 · 8 · MAX_VECS), the block adds its warps' in a

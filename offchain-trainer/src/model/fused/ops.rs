@@ -57,6 +57,7 @@ pub struct CudaKernels {
 	device: Device,
 	rms_norm_forward: CudaFunction,
 	rms_norm_backward: CudaFunction,
+	column_sum: CudaFunction,
 	rotary: CudaFunction,
 	swiglu_forward: CudaFunction,
 	swiglu_backward: CudaFunction,
@@ -122,6 +123,7 @@ impl CudaKernels {
 			device,
 			rms_norm_forward: module.load_function("rms_norm_forward")?,
 			rms_norm_backward: module.load_function("rms_norm_backward")?,
+			column_sum: module.load_function("column_sum")?,
 			rotary: module.load_function("rotary")?,
 			swiglu_forward: module.load_function("swiglu_forward")?,
 			swiglu_backward: module.load_function("swiglu_backward")?,
@@ -285,7 +287,18 @@ impl FusedOps {
 						.arg(&d32)
 						.launch(launch(grid))?;
 				}
-				let dg = partial.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float)?;
+				let dg = Tensor::f_empty([d], (Kind::Float, k.device))?;
+				let (grid32, dgp) = (grid as i32, addr(&dg));
+				// SAFETY: partial holds (grid, d) f32s written above on this stream; dg has d.
+				unsafe {
+					k.stream
+						.launch_builder(&k.column_sum)
+						.arg(&pp)
+						.arg(&grid32)
+						.arg(&d32)
+						.arg(&dgp)
+						.launch(launch(blocks(d, 32, i64::from(i32::MAX))))?;
+				}
 				Ok((dx, dg))
 			}
 		}

@@ -64,6 +64,24 @@ fn add_weight_grad(p: &Tensor, dy: &Tensor, x: &Tensor) -> Result<(), FusedPassE
 	Ok(())
 }
 
+/// The matrices `ws` (same column count) stacked by rows into one tensor of `kind`, each copied
+/// (and cast) straight into its rows: one pass per matrix, where casting then concatenating
+/// made two.
+fn cast_stacked(ws: &[&Tensor], kind: Kind) -> Result<Tensor, FusedPassError> {
+	let cols = ws.first().map_or(Ok(0), |w| w.size2().map(|(_, c)| c))?;
+	let rows = ws.iter().map(|w| w.size2().map(|(r, _)| r)).sum::<Result<i64, _>>()?;
+	let device = ws.first().map_or(tch::Device::Cpu, |w| w.device());
+	let out = Tensor::f_empty([rows, cols], (kind, device))?;
+	let mut start = 0;
+	for w in ws {
+		let n = w.size2()?.0;
+		let mut rows_of_w = out.f_narrow(0, start, n)?;
+		rows_of_w.f_copy_(w)?;
+		start += n;
+	}
+	Ok(out)
+}
+
 /// What the forward pass hands the loss: the token ids as rows, the output head in the compute
 /// kind, the blocks' tapes (empty when not kept) and the last block's output.
 struct Forward {
@@ -203,10 +221,7 @@ impl FusedPass {
 		let att = &block.attention;
 		let (h_q, h_kv, hd) = (att.n_heads, att.n_kv_heads, att.head_dim);
 		let cast = |w: &Tensor| w.f_to_kind(kind);
-		let wqkv = Tensor::f_cat(
-			&[cast(&att.wq.weight)?, cast(&att.wk.weight)?, cast(&att.wv.weight)?],
-			0,
-		)?;
+		let wqkv = cast_stacked(&[&att.wq.weight, &att.wk.weight, &att.wv.weight], kind)?;
 
 		let norm = &block.attention_norm;
 		let (n1, rstd1) = self.ops.rms_norm_forward(&x, &norm.weight, norm.eps)?;
@@ -227,17 +242,18 @@ impl FusedPass {
 		)?;
 		let attn_rows = attn.f_transpose(1, 2)?.f_contiguous()?.f_view([batch * seq, h_q * hd])?;
 		let wo = cast(&att.wo.weight)?;
-		let h = &x + attn_rows.f_mm(&wo.f_tr()?)?;
+		// The residual added by the GEMM (C = x, β = 1): no separate pass over the activations.
+		let h = x.f_addmm(&attn_rows, &wo.f_tr()?)?;
 
 		let ffn = &block.feed_forward;
 		let norm = &block.ffn_norm;
 		let (n2, rstd2) = self.ops.rms_norm_forward(&h, &norm.weight, norm.eps)?;
-		let w13 = Tensor::f_cat(&[cast(&ffn.w1.weight)?, cast(&ffn.w3.weight)?], 0)?;
+		let w13 = cast_stacked(&[&ffn.w1.weight, &ffn.w3.weight], kind)?;
 		let ab = n2.f_mm(&w13.f_tr()?)?;
 		let hidden = ffn.w1.weight.size()[0];
 		let gate = self.ops.swiglu_forward(&ab, hidden)?;
 		let w2 = cast(&ffn.w2.weight)?;
-		let out = &h + gate.f_mm(&w2.f_tr()?)?;
+		let out = h.f_addmm(&gate, &w2.f_tr()?)?;
 		let tape = BlockTape {
 			x,
 			rstd1,
