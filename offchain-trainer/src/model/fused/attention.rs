@@ -45,7 +45,7 @@ extern "C" {
 	) -> c_int;
 }
 
-/// Set once the cuDNN kernel has refused an input, so the fallback is logged once.
+/// Set once the cuDNN kernel has refused an input; from then on this process uses the fallback.
 static KERNEL_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// What the backward pass of one attention needs from its forward pass.
@@ -82,7 +82,8 @@ pub(super) fn forward(
 	keep: bool,
 ) -> Result<(Tensor, AttentionTape), FusedPassError> {
 	let n_rep = q.size()[1] / k.size()[1].max(1);
-	if cuda {
+	// After one refusal the kernel is not tried again: each refusal is a C++ exception per layer.
+	if cuda && !KERNEL_REFUSED.load(Ordering::Relaxed) {
 		match kernel_forward(&q, &k, &v) {
 			Ok((out, tape)) => return Ok((out, if keep { tape } else { AttentionTape::None })),
 			Err(e) => {
