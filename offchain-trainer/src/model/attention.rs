@@ -17,6 +17,25 @@ pub fn repeat_kv(xs: &Tensor, n_rep: i64) -> Tensor {
 	xs.unsqueeze(2).expand([b, n_kv, n_rep, t, d], false).reshape([b, n_kv * n_rep, t, d])
 }
 
+/// Causal `scaled_dot_product_attention` of `q` `(batch, heads, seq, dim)` over `k` and `v`
+/// `(batch, kv heads, seq, dim)`, each key/value head serving `heads / kv heads` query heads:
+/// position `i` sees positions `≤ i` only. What [`Attention::forward`] and the fused pass's
+/// fallback both run.
+pub fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor, tch::TchError> {
+	let ((_, heads, _, _), (_, kv_heads, _, _)) = (q.size4()?, k.size4()?);
+	let n_rep = heads / kv_heads.max(1);
+	Tensor::f_scaled_dot_product_attention(
+		q,
+		&repeat_kv(k, n_rep),
+		&repeat_kv(v, n_rep),
+		None::<Tensor>,
+		0.0,
+		true,
+		None,
+		false,
+	)
+}
+
 /// Query, key, value and output projections of one block (`wq`, `wk`, `wv`, `wo`).
 #[derive(Debug)]
 pub struct Attention {
@@ -55,18 +74,7 @@ impl Attention {
 		let q = rope.apply(&heads(&self.wq, self.n_heads));
 		let k = rope.apply(&heads(&self.wk, self.n_kv_heads));
 		let v = heads(&self.wv, self.n_kv_heads);
-		let n_rep = self.n_heads / self.n_kv_heads;
-		let (k, v) = (repeat_kv(&k, n_rep), repeat_kv(&v, n_rep));
-		let y = Tensor::scaled_dot_product_attention(
-			&q,
-			&k,
-			&v,
-			None::<Tensor>,
-			0.0,
-			true,
-			None,
-			false,
-		);
+		let y = causal_attention(&q, &k, &v).expect("attention of consistent shapes");
 		let y = y.transpose(1, 2).contiguous().view([b, t, self.n_heads * self.head_dim]);
 		self.wo.forward(&y, kind)
 	}

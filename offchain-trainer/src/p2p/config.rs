@@ -33,8 +33,8 @@ pub struct P2pConfig {
 	/// Pieces of one payload in flight at once, each on a stream of its own, over as many
 	/// connections to the peer: one libp2p connection encrypts and multiplexes on one task per
 	/// side, which bounded a transfer to ~0.6 GB/s on loopback. libp2p-stream puts each stream
-	/// on one of the connections at random, so some share one: 8 lanes moved 1 GB at 1.2-1.3 GB/s
-	/// in three runs on a 64-core host, 4 lanes at 0.7-1.06 GB/s (docs/p2p-bench.md).
+	/// on one of the connections at random, so some share one: 8 lanes moved 1 GB at 1.21-1.47
+	/// GB/s in five runs on a 64-core host, 4 lanes at 0.69-1.17 GB/s (docs/p2p-bench.md).
 	pub transfer_lanes: usize,
 	/// Streams served at once; more are answered `Busy`.
 	pub max_concurrent_serves: usize,

@@ -18,7 +18,7 @@ use tch::{Kind, Tensor};
 use torch_sys::C_tensor;
 
 use super::ops::FusedPassError;
-use crate::model::attention::repeat_kv;
+use crate::model::attention::causal_attention;
 
 /// `gauntlet_attention_forward` in `cudnn_attention.cpp`.
 #[repr(C)]
@@ -81,7 +81,6 @@ pub(super) fn forward(
 	cuda: bool,
 	keep: bool,
 ) -> Result<(Tensor, AttentionTape), FusedPassError> {
-	let n_rep = q.size()[1] / k.size()[1].max(1);
 	// After one refusal the kernel is not tried again: each refusal is a C++ exception per layer.
 	if cuda && !KERNEL_REFUSED.load(Ordering::Relaxed) {
 		match kernel_forward(&q, &k, &v) {
@@ -97,18 +96,7 @@ pub(super) fn forward(
 		Ok(t.f_detach()?.f_set_requires_grad(keep)?)
 	};
 	let (q, k, v) = (leaf(q)?, leaf(k)?, leaf(v)?);
-	let attention = || {
-		Tensor::f_scaled_dot_product_attention(
-			&q,
-			&repeat_kv(&k, n_rep),
-			&repeat_kv(&v, n_rep),
-			None::<Tensor>,
-			0.0,
-			true,
-			None,
-			false,
-		)
-	};
+	let attention = || causal_attention(&q, &k, &v);
 	// With a graph only when a backward pass will follow.
 	if !keep {
 		return Ok((attention()?, AttentionTape::None));
