@@ -11,7 +11,8 @@ source "$ROOT/scripts/env.sh"
 step() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------------------------
-APT_PACKAGES=(clang libclang-dev protobuf-compiler python3-venv fonts-dejavu-core chromium chromium-driver)
+# g++: torch-sys and the trainer's cuDNN-attention shim (offchain-trainer/build.rs) compile C++.
+APT_PACKAGES=(clang libclang-dev protobuf-compiler g++ python3-venv fonts-dejavu-core chromium chromium-driver)
 # npm (scripts/fetch_corpora.sh uses `npm pack`) often comes with Node.js itself; only ask apt if absent.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()
