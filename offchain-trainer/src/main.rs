@@ -12,9 +12,9 @@ use offchain_trainer::gauntlet::cli::parse_account;
 use offchain_trainer::gauntlet::miner::{self, MinerArgs};
 use offchain_trainer::gauntlet::validator::{self, ValidatorArgs};
 use offchain_trainer::model::{ModelConfig, Precision};
-use offchain_trainer::payload_file::{compress_file, decompress_file};
+use offchain_trainer::payload_file::{aggregate_files, compress_file, decompress_file};
 use offchain_trainer::simulate::{self, report, Method, SimConfig};
-use offchain_trainer::sparseloco::CodecConfig;
+use offchain_trainer::sparseloco::{AggregationRule, CodecConfig};
 use offchain_trainer::training::Backward;
 
 #[derive(Debug, Parser)]
@@ -60,6 +60,19 @@ enum Command {
 		/// Safetensors file to write.
 		#[arg(long)]
 		output: PathBuf,
+	},
+	/// Aggregate payload files as the outer step would (median-norm clip, then the rule) and write
+	/// the dense aggregate, before η, as safetensors.
+	Aggregate {
+		/// Payload files, in the aggregation set's order (repeat the flag).
+		#[arg(long = "input", required = true)]
+		inputs: Vec<PathBuf>,
+		/// Safetensors file to write.
+		#[arg(long)]
+		output: PathBuf,
+		/// How peers combine at a position: mean (Templar's) or sum.
+		#[arg(long, default_value = "mean")]
+		rule: AggregationRule,
 	},
 	/// Simulate N peers in one process and compare SparseLoCo, DiLoCo and DDP.
 	Simulate(Box<SimulateArgs>),
@@ -268,9 +281,12 @@ struct SimulateArgs {
 	/// Inner AdamW weight decay.
 	#[arg(long, default_value_t = 0.1)]
 	weight_decay: f64,
-	/// SparseLoCo outer learning rate (on the clipped sum of peers).
+	/// SparseLoCo outer learning rate (on the aggregate of the peers).
 	#[arg(long, default_value_t = 1.0)]
 	outer_lr: f32,
+	/// How SparseLoCo combines the peers' clipped payloads: mean (Templar's) or sum.
+	#[arg(long, default_value = "mean")]
+	aggregation: AggregationRule,
 	/// SparseLoCo error-feedback decay.
 	#[arg(long, default_value_t = 0.95)]
 	ef_beta: f32,
@@ -354,6 +370,7 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
 		inner_steps: args.inner_steps,
 		ef_beta: args.ef_beta,
 		sparseloco_outer_lr: args.outer_lr,
+		aggregation: args.aggregation,
 		diloco_outer_lr: args.diloco_lr,
 		diloco_momentum: args.diloco_momentum,
 		eval_seqs: args.eval_seqs,
@@ -462,6 +479,15 @@ fn main() -> Result<()> {
 			let n = decompress_file(&input, &output)
 				.with_context(|| format!("decompressing {}", input.display()))?;
 			println!("{n} tensors written to {}", output.display());
+		}
+		Command::Aggregate { inputs, output, rule } => {
+			let n = aggregate_files(&inputs, &output, rule)
+				.with_context(|| format!("aggregating {} payloads", inputs.len()))?;
+			println!(
+				"{n} tensors ({rule} of {} payloads) written to {}",
+				inputs.len(),
+				output.display()
+			);
 		}
 		Command::Simulate(args) => run_simulate(*args)?,
 		Command::BenchP2p { out, quick } => run_bench_p2p(&out, quick)?,

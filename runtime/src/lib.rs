@@ -58,7 +58,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gauntlet"),
 	impl_name: alloc::borrow::Cow::Borrowed("gauntlet"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -129,6 +129,10 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
+/// Storage migrations the next runtime upgrade runs (each checks the pallet's storage version,
+/// so one that already ran does nothing).
+pub type Migrations = (pallet_gauntlet::migrations::v1::MigrateV0ToV1<Runtime>,);
+
 /// Executive: dispatches to the pallets.
 pub type Executive = frame_executive::Executive<
 	Runtime,
@@ -136,6 +140,7 @@ pub type Executive = frame_executive::Executive<
 	frame_system::ChainContext<Runtime>,
 	Runtime,
 	AllPalletsWithSystem,
+	Migrations,
 >;
 
 #[frame_support::runtime]

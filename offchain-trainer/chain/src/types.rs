@@ -269,6 +269,28 @@ pub struct RunConfig {
 	pub rating_tau: f64,
 	/// α of the binary-indicator moving average.
 	pub binary_ma_alpha: f64,
+	/// How the outer step combines the aggregation set's payloads.
+	pub aggregation_rule: AggregationRule,
+}
+
+/// How the outer step combines the set's payloads, each clipped to the set's median norm
+/// (`pallet_gauntlet::AggregationRule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AggregationRule {
+	/// Per position, the mean over the peers that kept it (Templar's rule).
+	Mean,
+	/// Per position, the sum over the peers.
+	Sum,
+}
+
+impl std::fmt::Display for AggregationRule {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(match self {
+			Self::Mean => "mean",
+			Self::Sum => "sum",
+		})
+	}
 }
 
 // --- conversions from the generated runtime types ----------------------------------------------
@@ -462,6 +484,10 @@ impl From<rt::pallet_gauntlet::types::RunConfig> for RunConfig {
 			rating_beta: fixed_i64(&c.rating_beta),
 			rating_tau: fixed_i64(&c.rating_tau),
 			binary_ma_alpha: fixed_i64(&c.binary_ma_alpha),
+			aggregation_rule: match c.aggregation_rule {
+				rt::pallet_gauntlet::types::AggregationRule::Mean => AggregationRule::Mean,
+				rt::pallet_gauntlet::types::AggregationRule::Sum => AggregationRule::Sum,
+			},
 		}
 	}
 }

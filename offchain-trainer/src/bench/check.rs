@@ -17,7 +17,8 @@ use crate::sparseloco::gpu::compare::{compare_payloads, max_dense_diff};
 use crate::sparseloco::gpu::layout::PayloadLayout;
 use crate::sparseloco::gpu::{GpuAggregator, GpuCompressor};
 use crate::sparseloco::{
-	aggregate, outer_step, CodecConfig, DecodeLimits, Payload, Tensor as Array, DEFAULT_BETA,
+	aggregate, outer_step, Aggregation, AggregationRule, CodecConfig, DecodeLimits, Payload,
+	Tensor as Array, DEFAULT_BETA,
 };
 use crate::tensor_io::{named_shapes, to_array, to_tch};
 use crate::training::TrainableModel;
@@ -149,26 +150,31 @@ pub fn run(args: &CheckArgs) -> Result<bool> {
 	}
 	let zeros: Vec<Array> =
 		shapes.iter().map(|(n, s)| Array::zeros(n.clone(), s.clone())).collect::<Result<_, _>>()?;
-	let want = aggregate(&zeros, &decoded)?;
-	let out: Vec<Tensor> = ef.iter().map(Tensor::zeros_like).collect();
 	let mut agg = GpuAggregator::new(layout, device)?;
 	let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
-	agg.enqueue(&payloads, &refs, &out)?;
-	agg.synchronize()?;
-	let got = arrays(&shapes, &out);
-	let (abs, rel) = got
-		.iter()
-		.zip(&want)
-		.map(|(a, b)| max_dense_diff(&a.data, &b.data))
-		.fold((0.0f64, 0.0f64), |(x, y), (a, b)| (x.max(a), y.max(b)));
-	let exact = got.iter().zip(&want).all(|(a, b)| a.data == b.data);
-	let agrees = rel <= 1e-6;
-	ok &= agrees;
-	emit(&json!({
-		"bench": "check_aggregate", "peers": args.peers, "tensors": shapes.len(),
-		"bitwise_equal": exact, "max_abs_diff": abs, "max_rel_diff": rel, "agrees": agrees,
-	}));
-	ok &= check_outer_step(&shapes, &decoded, device)?;
+	for rule in [AggregationRule::Mean, AggregationRule::Sum] {
+		let want = aggregate(&zeros, &decoded, &Aggregation::of_set(rule))?;
+		let out: Vec<Tensor> = ef.iter().map(Tensor::zeros_like).collect();
+		agg.enqueue(&payloads, &refs, &out, rule)?;
+		agg.synchronize()?;
+		let got = arrays(&shapes, &out);
+		let (abs, rel) = got
+			.iter()
+			.zip(&want)
+			.map(|(a, b)| max_dense_diff(&a.data, &b.data))
+			.fold((0.0f64, 0.0f64), |(x, y), (a, b)| (x.max(a), y.max(b)));
+		let exact = got.iter().zip(&want).all(|(a, b)| a.data == b.data);
+		let agrees = rel <= 1e-6;
+		ok &= agrees;
+		emit(&json!({
+			"bench": "check_aggregate", "rule": rule.name(), "peers": args.peers,
+			"tensors": shapes.len(), "bitwise_equal": exact, "max_abs_diff": abs,
+			"max_rel_diff": rel, "agrees": agrees,
+		}));
+	}
+	for rule in [AggregationRule::Mean, AggregationRule::Sum] {
+		ok &= check_outer_step(&shapes, &decoded, rule, device)?;
+	}
 	ok &= check_miner_round(&shapes, device, args.rounds)?;
 	Ok(ok)
 }
@@ -233,8 +239,10 @@ fn check_miner_round(
 fn check_outer_step(
 	shapes: &[(String, Vec<usize>)],
 	payloads: &[Payload],
+	rule: AggregationRule,
 	device: Device,
 ) -> Result<bool> {
+	let how = Aggregation::of_set(rule);
 	let lr = crate::sparseloco::DEFAULT_OUTER_LR;
 	let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
 	let theta = random_weights(shapes, device, 7);
@@ -249,7 +257,7 @@ fn check_outer_step(
 		sync();
 		let t0 = std::time::Instant::now();
 		let mut host = arrays(shapes, &theta);
-		let update = aggregate(&host, payloads)?;
+		let update = aggregate(&host, payloads, &how)?;
 		outer_step(&mut host, &update, lr)?;
 		let back: Vec<Tensor> = host.iter().map(|a| to_tch(a, device)).collect();
 		sync();
@@ -260,7 +268,7 @@ fn check_outer_step(
 		let on_device: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
 		sync();
 		let t0 = std::time::Instant::now();
-		apply_payloads(&names, &on_device, payloads, lr)?;
+		apply_payloads(&names, &on_device, payloads, &how, lr)?;
 		sync();
 		device_s.push(t0.elapsed().as_secs_f64());
 		got = arrays(shapes, &on_device);
@@ -271,7 +279,8 @@ fn check_outer_step(
 		sync();
 		let t0 = std::time::Instant::now();
 		aggregator_used &=
-			apply_payloads_on_gpu(&names, &on_device, &wire, &[], lr, &mut aggregator)?;
+			apply_payloads_on_gpu(&names, &on_device, &wire, &[], rule, lr, &mut aggregator)?
+				.is_some();
 		sync();
 		aggregator_s.push(t0.elapsed().as_secs_f64());
 		got_aggregator = arrays(shapes, &on_device);
@@ -285,7 +294,8 @@ fn check_outer_step(
 	let aggregator_exact = aggregator_used && bitwise(&got_aggregator);
 	let params: usize = shapes.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
 	emit(&json!({
-		"bench": "check_outer_step", "peers": payloads.len(), "tensors": shapes.len(),
+		"bench": "check_outer_step", "rule": rule.name(), "peers": payloads.len(),
+		"tensors": shapes.len(),
 		"params": params, "bitwise_equal": exact, "host_s": super::median(&host_s),
 		"device_s": super::median(&device_s), "aggregator_bitwise_equal": aggregator_exact,
 		"aggregator_s": super::median(&aggregator_s),

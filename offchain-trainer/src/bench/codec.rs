@@ -12,6 +12,7 @@ use super::{emit, median};
 use crate::outer::ErrorBuffers;
 use crate::sparseloco::gpu::layout::PayloadLayout;
 use crate::sparseloco::gpu::{GpuAggregator, GpuCompressor};
+use crate::sparseloco::AggregationRule;
 use crate::sparseloco::{CodecConfig, DEFAULT_BETA};
 use crate::tensor_io::to_array;
 
@@ -162,7 +163,7 @@ fn aggregate_bench(
 	let mut ms = Vec::new();
 	for r in 0..args.warmup + args.rounds {
 		agg.record(&start)?;
-		agg.enqueue(&payloads, &refs, &out)?;
+		agg.enqueue(&payloads, &refs, &out, AggregationRule::Mean)?;
 		agg.record(&end)?;
 		agg.synchronize()?;
 		if r >= args.warmup {

@@ -6,7 +6,7 @@ use gauntlet_chain::types::{FailureReason, MinerScore};
 
 use crate::data::Batch;
 use crate::outer::apply_payloads;
-use crate::sparseloco::{CodecError, Payload};
+use crate::sparseloco::{Aggregation, AggregationRule, ClipTo, CodecError, Payload};
 
 use super::global_model::GlobalModel;
 
@@ -26,9 +26,10 @@ pub struct Losses {
 	pub random_before: f64,
 	/// On random pages, after the trial step.
 	pub random_after: f64,
-	/// The reference: the window's mean update (all evaluated payloads) applied with the same
-	/// step, measured on the miner's pages and on the random pages. `None` with fewer than two
-	/// payloads, when there is nothing to compare with.
+	/// The reference: the mean update of the window's other helpful payloads (the miner's own
+	/// left out, so it does not dilute its own advantage) applied with the same step, measured on
+	/// the miner's pages and on the random pages. `None` with fewer than two such payloads, when
+	/// there is nothing to compare with.
 	pub reference: Option<Reference>,
 }
 
@@ -53,10 +54,16 @@ pub fn relative_improvement(before: f64, after: f64) -> f64 {
 }
 
 /// Measures `payload` on `global`: θ is restored before returning, whatever happens.
-/// `random_before` is shared by every miner of the window, so it is passed in.
+/// `random_before` is shared by every miner of the window, so it is passed in. `medians` are the
+/// per-tensor median norms of every payload evaluated in the window
+/// ([`GlobalModel::median_norms`]): the trial step clips the payload to them, as the real
+/// aggregate would clip it, so a miner gains nothing by inflating its payload's norm. A trial
+/// step that would make a tensor non-finite is refused ([`CodecError::NonFinite`]).
+#[allow(clippy::too_many_arguments)]
 pub fn measure(
 	global: &GlobalModel,
 	payload: &Payload,
+	medians: &[f64],
 	lr: f32,
 	own: &Batch,
 	random: &Batch,
@@ -66,7 +73,10 @@ pub fn measure(
 	let model = global.model();
 	let own_before = model.eval_loss(own, micro_batch);
 	let saved = model.snapshot();
-	let applied = apply_payloads(model.names(), model.params(), std::slice::from_ref(payload), lr);
+	let how = Aggregation { rule: AggregationRule::Mean, clip: ClipTo::Medians(medians) };
+	let applied =
+		apply_payloads(model.names(), model.params(), std::slice::from_ref(payload), &how, lr)
+			.and_then(refuse_skipped);
 	let losses = applied.map(|()| Losses {
 		own_before,
 		own_after: model.eval_loss(own, micro_batch),
@@ -78,21 +88,41 @@ pub fn measure(
 	losses
 }
 
-/// Applies the mean of `payloads` (the codec's clipped sum, divided by their number) with step
+/// A step that had to leave tensors out is no measurement of the payload.
+fn refuse_skipped(skipped: Vec<String>) -> Result<(), CodecError> {
+	match skipped.into_iter().next() {
+		Some(name) => Err(CodecError::NonFinite { name, index: 0 }),
+		None => Ok(()),
+	}
+}
+
+/// Applies the mean of `payloads` (per position, over the payloads that kept it, each clipped to
+/// `medians` as in [`measure`]: an update of one payload's size, whatever their number) with step
 /// `lr`, runs `f` on the updated model, and restores θ whatever happens.
 pub fn with_mean_update<R>(
 	global: &GlobalModel,
 	payloads: &[Payload],
+	medians: &[f64],
 	lr: f32,
 	f: impl FnOnce() -> R,
 ) -> Result<R, CodecError> {
 	let model = global.model();
 	let saved = model.snapshot();
-	let n = payloads.len().max(1) as f32;
-	let result = apply_payloads(model.names(), model.params(), payloads, lr / n).map(|()| f());
+	let how = Aggregation { rule: AggregationRule::Mean, clip: ClipTo::Medians(medians) };
+	let result = apply_payloads(model.names(), model.params(), payloads, &how, lr)
+		.and_then(refuse_skipped)
+		.map(|()| f());
 	model.assign(&saved);
 	result
 }
+
+/// Bounds of the response ratio `own_ref / random_ref` in [`own_data_advantage`]. The reference
+/// update was trained on neither page set and both are samples of one corpus, so the ratio
+/// carries only how differently hard the two sets are; a ratio beyond 4 (or below 1/4) means
+/// one set barely moved, which is evaluation noise, not difficulty. Unbounded, that noise could
+/// scale the random-page term, and so the advantage, by up to ±5000 (own ≤ 0.5 over random ≥
+/// 1e-4); bounded, `|advantage| ≤ |own| + 4·|random|`.
+pub const RESPONSE_RATIO_BOUNDS: (f64, f64) = (0.25, 4.0);
 
 /// How much more the payload helps the miner's own pages than its help on random pages
 /// predicts. The spec's indicator compares the two improvements directly; their difference then
@@ -116,7 +146,9 @@ pub fn own_data_advantage(losses: &Losses) -> f64 {
 			)
 		})
 		.filter(|(own, random)| own.abs() < 0.5 && *random > 1e-4 && *random < 0.5)
-		.map_or(1.0, |(own, random)| own / random);
+		.map_or(1.0, |(own, random)| {
+			(own / random).clamp(RESPONSE_RATIO_BOUNDS.0, RESPONSE_RATIO_BOUNDS.1)
+		});
 	own - random * response
 }
 
@@ -204,6 +236,17 @@ mod tests {
 		l.own_after = 4.3;
 		assert!((own_data_advantage(&l) - 0.03).abs() < 1e-12);
 		assert_eq!(score(&l, 1.0, false, 0.001).binary_indicator, 1);
+		// A reference that barely moved the random pages cannot scale them beyond the bound.
+		let mut noisy = l;
+		noisy.reference = Some(Reference { own_after: 4.0, random_after: 4.999 });
+		noisy.own_after = 4.45;
+		let (own, random) = (0.11, 0.1);
+		let bounded = own - random * RESPONSE_RATIO_BOUNDS.1;
+		assert!(
+			(own_data_advantage(&noisy) - bounded).abs() < 1e-12,
+			"{}",
+			own_data_advantage(&noisy)
+		);
 		// A payload that changes nothing gains nothing, whatever the pages' response.
 		(l.own_after, l.random_after) = (5.0, 5.0);
 		assert_eq!(own_data_advantage(&l), 0.0);

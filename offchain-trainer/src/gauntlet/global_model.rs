@@ -8,7 +8,9 @@ use tch::Tensor;
 
 use crate::outer::{apply_payloads, apply_payloads_on_gpu, gpu_aggregator, upload_payload};
 use crate::sparseloco::gpu::GpuAggregator;
-use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload, Tensor as Array};
+use crate::sparseloco::{
+	Aggregation, AggregationRule, CodecConfig, CodecError, DecodeLimits, Payload, Tensor as Array,
+};
 use crate::tensor_io::to_array;
 use crate::training::TrainableModel;
 
@@ -89,8 +91,20 @@ impl GlobalModel {
 		payload.check_against(&self.shapes, codec)
 	}
 
-	/// θ_{W+1} = θ_W − lr · aggregate(`payloads`), and the window moves on. `payloads` must be
-	/// in the shared order (the aggregation set's account order) and already [`check`]ed.
+	/// The median norm, per tensor of θ, of `payloads` (already [`check`]ed): what a validator
+	/// clips each trial step to, as the aggregate would clip it.
+	///
+	/// [`check`]: Self::check
+	pub fn median_norms(&self, payloads: &[Payload]) -> Result<Vec<f64>, CodecError> {
+		let model: Vec<(&str, &[usize])> =
+			self.shapes.iter().map(|t| (t.name.as_str(), t.shape.as_slice())).collect();
+		crate::sparseloco::median_norms(&model, payloads)
+	}
+
+	/// θ_{W+1} = θ_W − lr · aggregate(`payloads`) under `rule`, and the window moves on.
+	/// `payloads` must be in the shared order (the aggregation set's account order) and already
+	/// [`check`]ed. A tensor whose new weights would not be finite keeps θ_W's (every peer
+	/// computes the same bits, so every peer skips it alike); it is logged and named in the result.
 	///
 	/// [`check`]: Self::check
 	/// On a CUDA device the sum is built by the GPU codec's aggregator from `wire`, the same
@@ -102,9 +116,11 @@ impl GlobalModel {
 		payloads: &[Payload],
 		wire: &[Vec<u8>],
 		uploaded: &[Option<Tensor>],
+		rule: AggregationRule,
 		lr: f32,
 		codec: &CodecConfig,
-	) -> Result<(), CodecError> {
+	) -> Result<Vec<String>, CodecError> {
+		let mut skipped = Vec::new();
 		if !payloads.is_empty() {
 			let (names, theta) = (self.model.names(), self.model.params());
 			if matches!(self.aggregator, Aggregator::Untried) && self.model.device().is_cuda() {
@@ -118,16 +134,24 @@ impl GlobalModel {
 			}
 			let on_gpu = match &mut self.aggregator {
 				Aggregator::Ready(a) if wire.len() == payloads.len() => {
-					apply_payloads_on_gpu(names, theta, wire, uploaded, lr, a)?
+					apply_payloads_on_gpu(names, theta, wire, uploaded, rule, lr, a)?
 				}
-				_ => false,
+				_ => None,
 			};
-			if !on_gpu {
-				apply_payloads(names, theta, payloads, lr)?;
+			skipped = match on_gpu {
+				Some(skipped) => skipped,
+				None => apply_payloads(names, theta, payloads, &Aggregation::of_set(rule), lr)?,
+			};
+			if !skipped.is_empty() {
+				tracing::warn!(
+					window = self.window,
+					?skipped,
+					"aggregate not finite: these tensors keep their weights this round"
+				);
 			}
 		}
 		self.window += 1;
-		Ok(())
+		Ok(skipped)
 	}
 
 	/// A contribution's payload bytes copied to θ's GPU ahead of the outer step that reads them

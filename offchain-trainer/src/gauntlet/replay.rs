@@ -130,6 +130,8 @@ pub struct WindowAggregate {
 	pub applied: Vec<AccountId>,
 	/// Set members left out, with why.
 	pub left_out: Vec<(AccountId, String)>,
+	/// Tensors that kept their weights because the aggregate made them non-finite.
+	pub skipped: Vec<String>,
 	/// Time spent reading the window's record (its aggregation set) from the chain.
 	pub read: std::time::Duration,
 	/// Time spent getting the members' contributions (cache, disk or network).
@@ -244,8 +246,15 @@ pub async fn advance_to(
 		}
 		step.fetch = fetching.elapsed();
 		let applying = std::time::Instant::now();
-		global
-			.advance(&payloads, &wires, &uploaded, params.outer_lr, &params.codec)
+		step.skipped = global
+			.advance(
+				&payloads,
+				&wires,
+				&uploaded,
+				params.aggregation,
+				params.outer_lr,
+				&params.codec,
+			)
 			.map_err(|source| ReplayError::Apply { window, source })?;
 		step.apply = applying.elapsed();
 		if !step.left_out.is_empty() {

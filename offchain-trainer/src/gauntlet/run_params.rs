@@ -2,9 +2,9 @@
 //! reads it from the chain rather than from flags, so all of them compress, aggregate and score
 //! alike.
 
-use gauntlet_chain::types::RunConfig;
+use gauntlet_chain::types::{AggregationRule as ChainRule, RunConfig};
 
-use crate::sparseloco::CodecConfig;
+use crate::sparseloco::{AggregationRule, CodecConfig};
 
 /// The shared hyperparameters a miner and a validator act on.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +17,8 @@ pub struct RunParams {
 	pub codec: CodecConfig,
 	/// Error-feedback decay β.
 	pub error_feedback_beta: f32,
+	/// How the outer step combines the set's payloads.
+	pub aggregation: AggregationRule,
 	/// Outer learning rate η.
 	pub outer_lr: f32,
 	/// Step of a validator's trial update (`eval_lr_factor × η`).
@@ -82,6 +84,10 @@ impl RunParams {
 			inner_steps: positive("inner_steps", c.inner_steps)?,
 			codec,
 			error_feedback_beta: finite("error_feedback_beta", c.error_feedback_beta)? as f32,
+			aggregation: match c.aggregation_rule {
+				ChainRule::Mean => AggregationRule::Mean,
+				ChainRule::Sum => AggregationRule::Sum,
+			},
 			outer_lr: finite("outer_learning_rate", c.outer_learning_rate)? as f32,
 			eval_lr: (finite("eval_lr_factor", c.eval_lr_factor)? * c.outer_learning_rate) as f32,
 			eval_own_batches: positive("eval_own_batches", c.eval_own_batches)?,

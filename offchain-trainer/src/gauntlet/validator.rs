@@ -10,6 +10,7 @@ use gauntlet_chain::{AccountId, ChainAt};
 
 use crate::data::Batch;
 use crate::p2p::P2pHandle;
+use crate::sparseloco::Payload;
 use crate::training::TrainableModel;
 
 use super::cli::{Peer, PeerArgs};
@@ -285,10 +286,15 @@ async fn score_window(
 				Ok(dataset.batch(&pages, device))
 			})
 			.collect::<Result<Vec<_>>>()?;
+		// Every trial step is clipped to the median norm of the payloads evaluated in this
+		// window, as the aggregate clips them: an inflated payload gains nothing.
+		let evaluated: Vec<Payload> = decoded.iter().map(|(_, c)| c.payload.clone()).collect();
+		let medians = global.median_norms(&evaluated)?;
 		for ((commitment, contribution), own) in decoded.into_iter().zip(own_batches) {
 			let losses = measure(
 				global,
 				&contribution.payload,
+				&medians,
 				params.eval_lr,
 				&own,
 				&random,
@@ -310,27 +316,45 @@ async fn score_window(
 		// (those that lower the random-page loss on their own), measured on every page set.
 		// Only helpful ones: a noise payload in the mean would move every other miner's
 		// reference by as much as the signal (measured: up to 0.003 in windows with a noise miner).
-		let helpful: Vec<_> = measured
-			.iter()
-			.filter(|(_, _, l, _)| l.random_after < l.random_before)
-			.map(|(_, c, _, _)| c.payload.clone())
+		// Each miner's reference leaves its own payload out (it would dilute its advantage by
+		// about 1/n); miners outside the helpful set share the full set's reference.
+		let helpful: Vec<usize> = (0..measured.len())
+			.filter(|&i| measured[i].2.random_after < measured[i].2.random_before)
 			.collect();
-		if helpful.len() >= 2 {
-			let reference = evaluation::with_mean_update(global, &helpful, params.eval_lr, || {
+		let reference_without = |left_out: Option<usize>| {
+			let others: Vec<Payload> = helpful
+				.iter()
+				.filter(|&&i| Some(i) != left_out)
+				.map(|&i| measured[i].1.payload.clone())
+				.collect();
+			if others.len() < 2 {
+				return None;
+			}
+			let targets: Vec<usize> = match left_out {
+				Some(i) => vec![i],
+				None => (0..measured.len()).filter(|i| !helpful.contains(i)).collect(),
+			};
+			evaluation::with_mean_update(global, &others, &medians, params.eval_lr, || {
 				let random_after = model.eval_loss(&random, micro);
-				measured
+				targets
 					.iter()
-					.map(|(_, _, _, own)| evaluation::Reference {
-						own_after: model.eval_loss(own, micro),
-						random_after,
+					.map(|&i| {
+						let own_after = model.eval_loss(&measured[i].3, micro);
+						(i, evaluation::Reference { own_after, random_after })
 					})
 					.collect::<Vec<_>>()
-			});
-			if let Ok(reference) = reference {
-				for (m, r) in measured.iter_mut().zip(reference) {
-					m.2.reference = Some(r);
-				}
-			}
+			})
+			.ok()
+		};
+		let mut references: Vec<(usize, evaluation::Reference)> = Vec::new();
+		if helpful.len() < measured.len() {
+			references.extend(reference_without(None).into_iter().flatten());
+		}
+		for &i in &helpful {
+			references.extend(reference_without(Some(i)).into_iter().flatten());
+		}
+		for (i, r) in references {
+			measured[i].2.reference = Some(r);
 		}
 		Ok(())
 	})?;

@@ -5,7 +5,7 @@ use tch::{Kind, Tensor};
 use crate::sparseloco::gpu::layout::PayloadLayout;
 use crate::sparseloco::gpu::GpuAggregator;
 use crate::sparseloco::{
-	contributions_by_tensor, tensor_clip_factors, CodecError, Payload, Tensor as Array,
+	contributions_by_tensor, Aggregation, AggregationRule, CodecError, Payload, Tensor as Array,
 };
 use crate::tensor_io::{named_shapes, to_array};
 
@@ -21,28 +21,32 @@ pub fn pseudo_gradient(names: &[String], global: &[Tensor], local: &[Tensor]) ->
 	})
 }
 
-/// Aggregates `payloads` (the codec's rule: per-peer clipping to the median norm, then a sum;
-/// see [`crate::sparseloco::aggregate()`]) and applies `θ ← θ − lr·Σ` to `theta` (named
-/// `names`) in place, on θ's own device.
+/// Aggregates `payloads` as `how` says (the codec's rule: per-peer clipping to the median norm,
+/// then per position the mean over the peers that kept it, or the sum; see
+/// [`crate::sparseloco::aggregate()`]) and applies `θ ← θ − lr·agg` to `theta` (named `names`)
+/// in place, on θ's own device. Returns the tensors left unchanged because their new weights
+/// would not all be finite (see [`crate::sparseloco::outer_step`]).
 ///
 /// Bit-identical to the codec's [`crate::sparseloco::aggregate()`] +
 /// [`crate::sparseloco::outer_step`] on the host, on any device, so peers on CPUs and GPUs hold
-/// the same θ: the host computes every kept entry's clipped value
-/// `factor · v` exactly as the codec does; the device adds the peers into a zeroed buffer one
-/// peer at a time in the shared order (positions are unique within a peer, so each add is one
-/// correctly rounded `f32` addition, whatever the order atomics land in), multiplies by `lr`,
-/// and subtracts from θ — each a single correctly rounded operation, like the codec's
-/// `w - lr * s` (no fused multiply-add: the multiply and the subtraction are separate kernels).
-/// θ never leaves the device; only the kept entries travel to it.
+/// the same θ: the host computes every kept entry's clipped value `factor · v` exactly as the
+/// codec does; the device adds the peers into a zeroed buffer one peer at a time in the shared
+/// order (positions are unique within a peer, so each add is one correctly rounded `f32`
+/// addition, whatever the order atomics land in), counts them the same way (exact small
+/// integers), divides once (IEEE division, also on CUDA: libtorch is not built with fast
+/// math), multiplies by `lr`, and subtracts from θ — each a single correctly rounded operation,
+/// like the codec's `w - lr * s` (no fused multiply-add: the multiply and the subtraction are
+/// separate kernels). θ never leaves the device; only the kept entries travel to it.
 ///
-/// All-or-nothing: a step that would make any weight non-finite is refused before θ changes.
-/// With no payloads θ is left as it is.
+/// Mismatched payloads or a non-finite `lr` are refused before θ changes. With no payloads θ is
+/// left as it is.
 pub fn apply_payloads(
 	names: &[String],
 	theta: &[Tensor],
 	payloads: &[Payload],
+	how: &Aggregation<'_>,
 	lr: f32,
-) -> Result<(), CodecError> {
+) -> Result<Vec<String>, CodecError> {
 	assert_eq!(names.len(), theta.len(), "one name per tensor");
 	let shapes: Vec<Vec<usize>> =
 		theta.iter().map(|t| t.size().iter().map(|&d| d as usize).collect()).collect();
@@ -52,15 +56,15 @@ pub fn apply_payloads(
 	if !lr.is_finite() {
 		return Err(CodecError::InvalidLearningRate(lr));
 	}
-	let Some(device) = theta.first().map(Tensor::device) else { return Ok(()) };
+	let Some(device) = theta.first().map(Tensor::device) else { return Ok(Vec::new()) };
 	if payloads.is_empty() {
-		return Ok(());
+		return Ok(Vec::new());
 	}
 	let (offsets, total) = flat_offsets(theta);
 	// Per peer: flat positions and clipped values of its kept entries.
 	let mut entries: Vec<(Vec<i64>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); payloads.len()];
-	for (cs, &base) in contributions.iter().zip(&offsets) {
-		for (&(peer, c), factor) in cs.iter().zip(tensor_clip_factors(cs)) {
+	for (i, (cs, &base)) in contributions.iter().zip(&offsets).enumerate() {
+		for (&(peer, c), factor) in cs.iter().zip(how.clip_factors(i, cs)) {
 			let (positions, values) = &mut entries[peer];
 			positions.reserve(c.num_kept());
 			values.reserve(c.num_kept());
@@ -71,19 +75,30 @@ pub fn apply_payloads(
 		}
 	}
 	tch::no_grad(|| {
-		let mut step = Tensor::zeros([total as i64], (Kind::Float, device));
+		let options = (Kind::Float, device);
+		let mut step = Tensor::zeros([total as i64], options);
+		let mut count =
+			(how.rule == AggregationRule::Mean).then(|| Tensor::zeros([total as i64], options));
 		for (positions, values) in entries.iter().filter(|(p, _)| !p.is_empty()) {
 			let positions = Tensor::from_slice(positions).to_device(device);
 			let values = Tensor::from_slice(values).to_device(device);
 			let _ = step.index_add_(0, &positions, &values);
+			if let Some(count) = &mut count {
+				let _ = count.index_add_(0, &positions, &values.ones_like());
+			}
+		}
+		if let Some(count) = count {
+			// Positions no peer kept hold 0 / 1 = 0; one peer's x / 1 is x exactly.
+			let _ = step.g_div_(&count.clamp_min(1.0));
 		}
 		take_step(names, theta, &offsets, step, lr)
 	})
 }
 
-/// [`apply_payloads`] with the sum built on θ's CUDA device by the GPU codec's aggregator from
-/// the payloads' wire bytes: the same bits (the aggregator adds the clipped peers in the same
-/// order with the same roundings; `check-codec` holds the two equal), without the host building
+/// [`apply_payloads`] (clipped to the set's median) with the aggregate built on θ's CUDA device
+/// by the GPU codec's aggregator from the payloads' wire bytes: the same bits (the aggregator
+/// adds the clipped peers in the same order with the same roundings and divides the same way;
+/// `check-codec` holds the two equal), without the host building
 /// every kept entry's position and clipped value (0.09–0.35 s a window at `124m` with four
 /// peers, docs/four-peers.md). `wire` holds the payloads' bytes as received, each of which
 /// must have decoded (and so been validated) already: nothing is re-encoded.
@@ -91,7 +106,8 @@ pub fn apply_payloads(
 /// `uploaded[i]`, when given, is payload `i`'s bytes already on θ's device ([`upload_payload`],
 /// done while the miner waited for the window), so only the rest are copied now.
 ///
-/// `Ok(false)`, with θ unchanged, when the aggregator cannot take them: a payload whose tensors
+/// `Ok(Some(skipped))` when the step was taken (`skipped` as [`apply_payloads`] returns it).
+/// `Ok(None)`, with θ unchanged, when the aggregator cannot take them: a payload whose tensors
 /// or headers differ from `aggregator`'s layout, more peers than the kernels take, or a device
 /// error; [`apply_payloads`] can then take the step on the same θ.
 pub fn apply_payloads_on_gpu(
@@ -99,15 +115,16 @@ pub fn apply_payloads_on_gpu(
 	theta: &[Tensor],
 	wire: &[Vec<u8>],
 	uploaded: &[Option<Tensor>],
+	rule: AggregationRule,
 	lr: f32,
 	aggregator: &mut GpuAggregator,
-) -> Result<bool, CodecError> {
+) -> Result<Option<Vec<String>>, CodecError> {
 	if !lr.is_finite() {
 		return Err(CodecError::InvalidLearningRate(lr));
 	}
-	let Some(device) = theta.first().map(Tensor::device) else { return Ok(true) };
+	let Some(device) = theta.first().map(Tensor::device) else { return Ok(Some(Vec::new())) };
 	if wire.is_empty() {
-		return Ok(true);
+		return Ok(Some(Vec::new()));
 	}
 	let (offsets, total) = flat_offsets(theta);
 	// At debug level, first wait for whatever the device still has queued, so that the upload's
@@ -142,13 +159,13 @@ pub fn apply_payloads_on_gpu(
 			})
 			.collect();
 		let headers: Vec<&[u8]> = wire.iter().map(Vec::as_slice).collect();
-		aggregator.enqueue(&on_device, &headers, &out)?;
+		aggregator.enqueue(&on_device, &headers, &out, rule)?;
 		Ok(step)
 	});
 	match summed {
 		Ok(step) => {
 			let enqueued = std::time::Instant::now();
-			tch::no_grad(|| take_step(names, theta, &offsets, step, lr))?;
+			let skipped = tch::no_grad(|| take_step(names, theta, &offsets, step, lr))?;
 			// Where an outer step's time goes: the payloads' copies to the device not made ahead
 			// (synchronous), the aggregator's launches, then the sum and θ's update (waited for
 			// by the check).
@@ -160,11 +177,11 @@ pub fn apply_payloads_on_gpu(
 				step_s = enqueued.elapsed().as_secs_f64(),
 				"outer step on the GPU"
 			);
-			Ok(true)
+			Ok(Some(skipped))
 		}
 		Err(e) => {
 			tracing::debug!(error = %e, "outer step on the host path");
-			Ok(false)
+			Ok(None)
 		}
 	}
 }
@@ -199,52 +216,43 @@ fn flat_offsets(theta: &[Tensor]) -> (Vec<usize>, usize) {
 }
 
 /// `θ ← θ − lr·step` with `step` (the aggregate, θ's tensors laid end to end, on θ's device),
-/// all or nothing: refused, with θ unchanged, if any new weight would not be finite.
+/// tensor by tensor: a tensor any of whose new weights would not be finite is left as it was and
+/// named in the result.
 fn take_step(
 	names: &[String],
 	theta: &[Tensor],
 	offsets: &[usize],
 	mut step: Tensor,
 	lr: f32,
-) -> Result<(), CodecError> {
-	// step ← θ − lr·Σ, as −(lr·Σ) + θ: negation is exact, so this is the codec's rounding.
+) -> Result<Vec<String>, CodecError> {
+	// step ← θ − lr·agg, as −(lr·agg) + θ: negation is exact, so this is the codec's rounding.
 	let _ = step.g_mul_scalar_(f64::from(lr));
 	let _ = step.neg_();
+	let mut finite = Vec::with_capacity(theta.len());
 	for (t, &base) in theta.iter().zip(offsets) {
 		let mut slice = step.narrow(0, base as i64, t.numel() as i64);
 		let _ = slice.g_add_(&t.detach().reshape([-1]).to_kind(Kind::Float));
+		finite.push(slice.isfinite().all());
 	}
-	if !bool::try_from(step.isfinite().all()).unwrap_or(false) {
-		return Err(first_non_finite(names, theta, offsets, &step));
-	}
-	for (t, &base) in theta.iter().zip(offsets) {
-		let new = step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice());
-		t.shallow_clone().copy_(&new);
-	}
-	Ok(())
-}
-
-/// The codec's error for the first non-finite new weight in `step` (θ's tensors laid end to end).
-fn first_non_finite(
-	names: &[String],
-	theta: &[Tensor],
-	offsets: &[usize],
-	step: &Tensor,
-) -> CodecError {
-	for ((name, t), &base) in names.iter().zip(theta).zip(offsets) {
-		let bad = step.narrow(0, base as i64, t.numel() as i64).isfinite().logical_not();
-		if bool::try_from(bad.any()).unwrap_or(true) {
-			let index = i64::try_from(bad.to_kind(Kind::Uint8).argmax(0, false)).unwrap_or(0);
-			return CodecError::NonFinite { name: name.clone(), index: index as usize };
+	// One transfer for every tensor's verdict.
+	let finite = Tensor::stack(&finite, 0).to_kind(Kind::Uint8).to_device(tch::Device::Cpu);
+	let finite: Vec<u8> = Vec::try_from(&finite).unwrap_or_default();
+	let mut skipped = Vec::new();
+	for (((name, t), &base), ok) in names.iter().zip(theta).zip(offsets).zip(finite) {
+		if ok == 1 {
+			let new = step.narrow(0, base as i64, t.numel() as i64).view(t.size().as_slice());
+			t.shallow_clone().copy_(&new);
+		} else {
+			skipped.push(name.clone());
 		}
 	}
-	CodecError::NonFinite { name: names.first().cloned().unwrap_or_default(), index: 0 }
+	Ok(skipped)
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::sparseloco::{aggregate, outer_step, CodecConfig};
+	use crate::sparseloco::{aggregate, outer_step, ClipTo, CodecConfig};
 	use crate::tensor_io::to_tch;
 	use tch::Device;
 
@@ -280,48 +288,88 @@ mod tests {
 			.collect()
 	}
 
-	fn on_host(names: &[String], theta: &[Tensor], payloads: &[Payload], lr: f32) -> Vec<Array> {
+	fn on_host(
+		names: &[String],
+		theta: &[Tensor],
+		payloads: &[Payload],
+		how: &Aggregation<'_>,
+		lr: f32,
+	) -> (Vec<Array>, Vec<String>) {
 		let mut arrays: Vec<Array> = names.iter().zip(theta).map(|(n, t)| to_array(n, t)).collect();
-		let update = aggregate(&arrays, payloads).unwrap();
-		outer_step(&mut arrays, &update, lr).unwrap();
-		arrays
+		let update = aggregate(&arrays, payloads, how).unwrap();
+		let skipped = outer_step(&mut arrays, &update, lr).unwrap();
+		(arrays, skipped)
 	}
 
 	#[test]
 	fn the_device_step_equals_the_codecs_bit_for_bit() {
 		let (names, theta) = model(1);
 		let sent = payloads(&names, &theta, 5, 1e-3);
-		for lr in [1.0, 0.65, 0.2] {
-			let want = on_host(&names, &theta, &sent, lr);
-			let got: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
-			apply_payloads(&names, &got, &sent, lr).unwrap();
-			for (g, w) in got.iter().zip(&want) {
-				let g = to_array(&w.name, g);
-				let same = g.data.iter().zip(&w.data).all(|(a, b)| a.to_bits() == b.to_bits());
-				assert!(same, "tensor {} differs at lr {lr}", w.name);
+		let medians = crate::sparseloco::median_norms(
+			&names.iter().map(String::as_str).zip(SHAPES).collect::<Vec<_>>(),
+			&sent[..2],
+		)
+		.unwrap();
+		let hows = [
+			Aggregation::of_set(AggregationRule::Mean),
+			Aggregation::of_set(AggregationRule::Sum),
+			Aggregation { rule: AggregationRule::Mean, clip: ClipTo::Medians(&medians) },
+		];
+		for how in hows {
+			for lr in [1.0, 0.65, 0.2] {
+				let (want, _) = on_host(&names, &theta, &sent, &how, lr);
+				let got: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
+				assert!(apply_payloads(&names, &got, &sent, &how, lr).unwrap().is_empty());
+				for (g, w) in got.iter().zip(&want) {
+					let g = to_array(&w.name, g);
+					let same = g.data.iter().zip(&w.data).all(|(a, b)| a.to_bits() == b.to_bits());
+					assert!(same, "tensor {} differs at lr {lr} with {how:?}", w.name);
+				}
 			}
 		}
+	}
+
+	#[test]
+	fn a_non_finite_tensor_is_skipped_alike_on_host_and_device() {
+		let (names, theta) = model(2);
+		let loud = payloads(&names, &theta, 3, 1e3);
+		// θ at the edge of f32 in tensor t1 only: the step overflows there and nowhere else.
+		let _ = theta[1].shallow_clone().fill_(f64::from(f32::MAX));
+		let how = Aggregation::of_set(AggregationRule::Mean);
+		let (want, host_skipped) = on_host(&names, &theta, &loud, &how, -1e30);
+		assert_eq!(host_skipped, vec!["t1".to_string()]);
+		let got: Vec<Tensor> = theta.iter().map(Tensor::copy).collect();
+		let skipped = apply_payloads(&names, &got, &loud, &how, -1e30).unwrap();
+		assert_eq!(skipped, host_skipped);
+		for (g, w) in got.iter().zip(&want) {
+			let g = to_array(&w.name, g);
+			assert!(
+				g.data.iter().zip(&w.data).all(|(a, b)| a.to_bits() == b.to_bits()),
+				"{}",
+				w.name
+			);
+		}
+		assert!(got[1].equal(&theta[1]), "the skipped tensor is unchanged");
+		assert!(!got[0].equal(&theta[0]), "the others step");
 	}
 
 	#[test]
 	fn a_refused_step_leaves_theta_as_it_was() {
 		let (names, theta) = model(2);
 		let sent = payloads(&names, &theta, 3, 1e-3);
-		let loud = payloads(&names, &theta, 3, 1e3);
 		let before: Vec<Array> = names.iter().zip(&theta).map(|(n, t)| to_array(n, t)).collect();
-		let huge = apply_payloads(&names, &theta, &loud, f32::MAX);
-		assert!(matches!(huge, Err(CodecError::NonFinite { .. })), "{huge:?}");
-		let nan = apply_payloads(&names, &theta, &sent, f32::NAN);
+		let how = Aggregation::default();
+		let nan = apply_payloads(&names, &theta, &sent, &how, f32::NAN);
 		assert!(matches!(nan, Err(CodecError::InvalidLearningRate(_))), "{nan:?}");
 		let (other, _) = model(3);
 		let renamed: Vec<String> = other.iter().map(|n| format!("x{n}")).collect();
-		let foreign = apply_payloads(&renamed, &theta, &sent, 1.0);
+		let foreign = apply_payloads(&renamed, &theta, &sent, &how, 1.0);
 		assert!(matches!(foreign, Err(CodecError::Peer { peer: 0, .. })), "{foreign:?}");
 		for (t, b) in theta.iter().zip(&before) {
 			assert_eq!(to_array(&b.name, t).data, b.data);
 		}
 		// No payloads: nothing moves.
-		apply_payloads(&names, &theta, &[], 1.0).unwrap();
+		apply_payloads(&names, &theta, &[], &how, 1.0).unwrap();
 		for (t, b) in theta.iter().zip(&before) {
 			assert!(to_tch(b, Device::Cpu).equal(t));
 		}

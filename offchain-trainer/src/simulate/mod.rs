@@ -13,7 +13,9 @@ use tch::{Device, Tensor};
 use crate::data::Dataset;
 use crate::model::{ModelConfig, Precision};
 use crate::outer::{apply_payloads, pseudo_gradient, ErrorBuffers, NesterovOuter};
-use crate::sparseloco::{CodecConfig, CodecError, DecodeLimits, Payload, WireError};
+use crate::sparseloco::{
+	Aggregation, AggregationRule, CodecConfig, CodecError, DecodeLimits, Payload, WireError,
+};
 use crate::training::{
 	accumulate_gradients, apply_step, train_step, AdamW, TrainConfig, TrainableModel,
 };
@@ -57,8 +59,11 @@ pub struct SimConfig {
 	pub codec: CodecConfigSer,
 	/// SparseLoCo error-feedback decay β.
 	pub ef_beta: f32,
-	/// SparseLoCo outer learning rate η (applied to the clipped sum of peers).
+	/// SparseLoCo outer learning rate η (applied to the aggregate of the peers).
 	pub sparseloco_outer_lr: f32,
+	/// How SparseLoCo combines the peers' clipped payloads (Templar's mean unless told).
+	#[serde(default)]
+	pub aggregation: AggregationRule,
 	/// DiLoCo outer learning rate.
 	pub diloco_outer_lr: f64,
 	/// DiLoCo outer momentum.
@@ -109,6 +114,7 @@ impl Default for SimConfig {
 			codec: CodecConfigSer::default(),
 			ef_beta: crate::sparseloco::DEFAULT_BETA,
 			sparseloco_outer_lr: crate::sparseloco::DEFAULT_OUTER_LR,
+			aggregation: AggregationRule::default(),
 			diloco_outer_lr: 0.7,
 			diloco_momentum: 0.9,
 			eval_seqs: 64,
@@ -306,12 +312,20 @@ pub fn simulate(
 						dense_bytes
 					}
 					_ => {
-						apply_payloads(
+						let skipped = apply_payloads(
 							&names,
 							run.model.params(),
 							&payloads,
+							&Aggregation::of_set(config.aggregation),
 							config.sparseloco_outer_lr,
 						)?;
+						if !skipped.is_empty() {
+							tracing::warn!(
+								round,
+								?skipped,
+								"non-finite aggregate: tensors left as they were"
+							);
+						}
 						payload_bytes / config.peers as u64
 					}
 				};

@@ -19,6 +19,9 @@ pub enum CodecError {
 	/// The outer learning rate is not finite.
 	#[error("invalid outer learning rate {0}")]
 	InvalidLearningRate(f32),
+	/// An aggregation rule other than `mean` or `sum`.
+	#[error("unknown aggregation rule {0:?} (expected mean or sum)")]
+	UnknownAggregationRule(String),
 	/// A tensor name is empty or too long for the wire format.
 	#[error("invalid tensor name {name:?}: {reason}")]
 	InvalidName {

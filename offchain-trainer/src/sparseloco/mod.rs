@@ -6,8 +6,8 @@
 //! 3. [`Payload::encode`] → bytes to publish (their hash is committed on chain);
 //! 4. [`Payload::decode`] each selected peer's bytes under [`DecodeLimits`], check them with
 //!    [`Payload::check_against`];
-//! 5. [`aggregate()`] (median-norm clipping per peer, then sum) and [`outer_step`]
-//!    (`θ ← θ − η·Σ`).
+//! 5. [`aggregate()`] (median-norm clipping per peer, then per position the mean over the peers
+//!    that kept it: Templar's rule) and [`outer_step`] (`θ ← θ − η·agg`).
 //!
 //! Compression of one tensor ([`Compressor::compress`]) is Templar's: chunking into tiles of
 //! `s(R) × s(C)` ([`chunking`]), top-k by magnitude per chunk ([`topk`]), a per-tensor 2-bit
@@ -37,7 +37,10 @@ pub mod tensor;
 pub mod topk;
 pub mod wire;
 
-pub use aggregate::{aggregate, contributions_by_tensor, outer_step, tensor_clip_factors};
+pub use aggregate::{
+	aggregate, contributions_by_tensor, median_norms, outer_step, tensor_clip_factors, Aggregation,
+	AggregationRule, ClipTo,
+};
 pub use bench::bench_table;
 pub use chunking::ChunkGeometry;
 pub use codec::{compress_tensor, CompressedTensor, Compressor, Payload};

@@ -53,6 +53,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod migrations;
 pub mod ratings;
 pub mod scoring;
 pub mod types;
@@ -130,7 +131,12 @@ pub mod pallet {
 		pub registered_at: BlockNumberFor<T>,
 	}
 
+	/// The storage layout's version: 1 added the run configuration's aggregation rule
+	/// ([`crate::migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]

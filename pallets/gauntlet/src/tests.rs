@@ -141,7 +141,93 @@ fn default_run_config_is_templars() {
 		(fx(6.0), fx(0.95), fx(1.0))
 	);
 	assert_eq!((c.rating_beta, c.rating_tau, c.binary_ma_alpha), (fx(7.0), fx(0.1), fx(0.05)));
+	assert_eq!(c.aggregation_rule, AggregationRule::Mean);
 	assert!(c.is_valid(MAX_MINERS));
+	let json = serde_json::to_value(&c).unwrap();
+	assert_eq!(json["aggregationRule"], "mean");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage migrations
+
+/// A run configuration written in the version-0 layout (no aggregation rule) is read back, after
+/// the migration, field for field with the sum rule it was run with; the pending one too; the
+/// storage version moves to 1, and a second run changes nothing.
+#[test]
+fn migration_v1_keeps_old_configs_and_their_sum_rule() {
+	use crate::migrations::v1::{MigrateV0ToV1, RunConfigV0, ScheduledRunConfigV0};
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		let old = RunConfigV0 {
+			version: 3,
+			model_config_hash: [7; 32],
+			inner_steps: 5,
+			top_k: 32,
+			chunk_target: 64,
+			quant_bins: 4,
+			quant_range: fx(6.0),
+			error_feedback_beta: fx(0.9),
+			outer_learning_rate: fx(0.7),
+			eval_lr_factor: fx(0.2),
+			eval_own_batches: 2,
+			eval_random_batches: 3,
+			miners_per_validator: 8,
+			copy_overlap_threshold: fx(0.4),
+			peers_per_aggregate: 4,
+			blocks_per_window: BLOCKS_PER_WINDOW,
+			rating_beta: fx(7.0),
+			rating_tau: fx(0.1),
+			binary_ma_alpha: fx(0.05),
+		};
+		let pending = ScheduledRunConfigV0 {
+			effective_window: 9,
+			config: RunConfigV0 { version: 4, outer_learning_rate: fx(0.4), ..old.clone() },
+		};
+		frame_support::storage::unhashed::put_raw(
+			&CurrentRunConfig::<Test>::hashed_key(),
+			&old.encode(),
+		);
+		frame_support::storage::unhashed::put_raw(
+			&PendingRunConfig::<Test>::hashed_key(),
+			&pending.encode(),
+		);
+		StorageVersion::new(0).put::<Pallet<Test>>();
+
+		MigrateV0ToV1::<Test>::on_runtime_upgrade();
+
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+		let current = CurrentRunConfig::<Test>::get();
+		assert_eq!(current, old.clone().upgrade());
+		assert_eq!(current.aggregation_rule, AggregationRule::Sum);
+		assert_eq!((current.version, current.outer_learning_rate), (3, fx(0.7)));
+		let scheduled = PendingRunConfig::<Test>::get().unwrap();
+		assert_eq!(scheduled.effective_window, 9);
+		assert_eq!(scheduled.config, pending.config.clone().upgrade());
+
+		// Version 1 already: the migration is skipped and the values stay.
+		MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(CurrentRunConfig::<Test>::get(), old.upgrade());
+	});
+}
+
+/// A new chain starts at the current storage version, so the migration never runs on it.
+#[test]
+fn genesis_writes_the_current_storage_version() {
+	use frame_support::traits::GetStorageVersion;
+	let storage = RuntimeGenesisConfig {
+		gauntlet: crate::GenesisConfig::<Test> {
+			run_config: test_run_config(),
+			validators: vec![],
+		},
+		..Default::default()
+	}
+	.build_storage()
+	.unwrap();
+	sp_io::TestExternalities::new(storage).execute_with(|| {
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), STORAGE_VERSION);
+		assert_eq!(Pallet::<Test>::in_code_storage_version(), 1);
+	});
 }
 
 // ---------------------------------------------------------------------------------------------

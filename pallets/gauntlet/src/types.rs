@@ -237,6 +237,34 @@ pub struct ScheduledRunConfig {
 	pub config: RunConfig,
 }
 
+/// How the outer step combines the aggregation set's payloads, after each is clipped to the
+/// set's median norm (`offchain-trainer/src/sparseloco/aggregate.rs`).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Default,
+	Eq,
+	PartialEq,
+	RuntimeDebug,
+	TypeInfo,
+	MaxEncodedLen,
+	Serialize,
+	Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum AggregationRule {
+	/// Per position, the mean over the peers that kept it (Templar's `scatter_reduce` mean): the
+	/// step does not grow with the number of peers.
+	#[default]
+	Mean,
+	/// Per position, the sum over the peers (this chain's rule before storage version 1; kept so
+	/// such runs can be continued and compared).
+	Sum,
+}
+
 /// The training hyperparameters every peer of the run must share. Peers read it from chain
 /// state and refuse to mix versions.
 #[derive(
@@ -270,7 +298,7 @@ pub struct RunConfig {
 	pub quant_range: FixedI64,
 	/// Error-feedback decay β (Templar: 0.95), in [0, 1].
 	pub error_feedback_beta: FixedI64,
-	/// Outer SGD learning rate η (Templar: 1.0).
+	/// Outer SGD learning rate η (Templar: 0.4 in its final hparams, 1.0 earlier).
 	pub outer_learning_rate: FixedI64,
 	/// Step of the validator's trial update, as a factor of the outer learning rate (Templar: 0.2).
 	pub eval_lr_factor: FixedI64,
@@ -292,6 +320,8 @@ pub struct RunConfig {
 	pub rating_tau: FixedI64,
 	/// α of the binary-indicator moving average (Templar: 0.05), in (0, 1].
 	pub binary_ma_alpha: FixedI64,
+	/// How the outer step combines the set's payloads (Templar: the per-position mean).
+	pub aggregation_rule: AggregationRule,
 }
 
 /// Templar's blocks per window (125 blocks of 12 s ≈ 25 min): the default of a production chain.
@@ -320,6 +350,7 @@ impl Default for RunConfig {
 			rating_beta: FixedI64::from_inner(7 * ONE),
 			rating_tau: FixedI64::from_inner(100_000_000),
 			binary_ma_alpha: FixedI64::from_inner(50_000_000),
+			aggregation_rule: AggregationRule::Mean,
 		}
 	}
 }

@@ -612,16 +612,20 @@ extern "C" __global__ void clip_weights(
 	}
 }
 
-// The clipped sum of every peer's reconstruction, one block per chunk: the tile is built in shared
-// memory, peer after peer in order (so the f32 sums round as the CPU aggregator's), then written.
+// The aggregate of every peer's clipped reconstruction, one block per chunk: the tile is built in
+// shared memory, peer after peer in order (so the f32 sums round as the CPU aggregator's), then
+// written; with `mean` set, each position is divided once by the number of peers that kept it
+// (Templar's scatter_reduce mean; exact counts, one correctly rounded division, as the CPU's).
 // Peers' entries are first decoded into shared memory for up to STAGE entries at once (all their
 // loads in flight together); only the ordered adds sit between barriers.
 #define STAGE 4096
 extern "C" __global__ void __launch_bounds__(THREADS) scatter_sum(
 	const TensorDesc* __restrict__ descs, const u32* __restrict__ chunk_tensor,
-	const u64* __restrict__ peers, u32 n_tensors, u32 n_peers, const float* __restrict__ weights)
+	const u64* __restrict__ peers, u32 n_tensors, u32 n_peers, const float* __restrict__ weights,
+	u32 mean)
 {
 	__shared__ float tile[THREADS * PER_THREAD];
+	__shared__ u8 count[THREADS * PER_THREAD]; // peers that kept each position (≤ MAX_PEERS)
 	__shared__ u16 s_idx[STAGE];
 	__shared__ float s_w[STAGE];
 	const u32 tid = threadIdx.x;
@@ -631,7 +635,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) scatter_sum(
 	const u64 lc = chunk - d.first_chunk;
 	const u32 len = (u32)d.chunk_len, k = (u32)d.k;
 	const u32 batch = max(1u, STAGE / k); // peers staged at once
-	for (u32 i = tid; i < len; i += THREADS) tile[i] = 0.0f;
+	for (u32 i = tid; i < len; i += THREADS) {
+		tile[i] = 0.0f;
+		count[i] = 0;
+	}
 	for (u32 p0 = 0; p0 < n_peers; p0 += batch) {
 		const u32 np = min(batch, n_peers - p0);
 		for (u32 j0 = 0; j0 < k; j0 += STAGE) {
@@ -648,7 +655,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) scatter_sum(
 			for (u32 q = 0; q < np; q++) {
 				for (u32 e = q * nj + tid; e < (q + 1) * nj; e += THREADS) {
 					const u32 i = s_idx[e];
-					if (i < len) tile[i] = __fadd_rn(tile[i], s_w[e]);
+					if (i < len) {
+						tile[i] = __fadd_rn(tile[i], s_w[e]);
+						count[i]++;
+					}
 				}
 				__syncthreads();
 			}
@@ -663,6 +673,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) scatter_sum(
 	const u64 pstride = (u64)(THREADS / tc) * d.cols;
 	#pragma unroll
 	for (int j = 0; j < PER_THREAD; j++) {
-		if (tid + THREADS * j < len) out[POS(j)] = tile[tid + THREADS * j];
+		const u32 i = tid + THREADS * j;
+		if (i < len) {
+			const float x = tile[i];
+			out[POS(j)] = mean && count[i] > 1 ? __fdiv_rn(x, (float)count[i]) : x;
+		}
 	}
 }

@@ -360,7 +360,8 @@ impl Kernels {
 		Ok(())
 	}
 
-	/// The clipped sum of `peers` payloads into the descriptors' data tensors.
+	/// The aggregate of `peers` payloads (clipped sum, or with `mean` the per-position mean over
+	/// the peers that kept each position) into the descriptors' data tensors.
 	///
 	/// # Safety
 	/// `descs`/`chunk_tensor` come from one [`super::layout::PayloadLayout`] whose data addresses
@@ -379,8 +380,9 @@ impl Kernels {
 		chunks: usize,
 		norms: u64,
 		weights: u64,
+		mean: bool,
 	) -> Result<(), GpuCodecError> {
-		let (t, p) = (tensors as u32, n_peers as u32);
+		let (t, p, mean) = (tensors as u32, n_peers as u32, u32::from(mean));
 		let s = &self.stream;
 		s.launch_builder(&self.peer_norms)
 			.arg(&descs)
@@ -403,6 +405,7 @@ impl Kernels {
 			.arg(&t)
 			.arg(&p)
 			.arg(&weights)
+			.arg(&mean)
 			.launch(cfg((blocks(chunks, 1)?, 1), THREADS))?;
 		Ok(())
 	}
@@ -418,7 +421,7 @@ mod tests {
 	fn kernels_compile_with_nvrtc() {
 		match compile("sm_90") {
 			Ok(ptx) => assert!(ptx.to_src().contains(".entry ef_select"), "PTX lacks ef_select"),
-			Err(GpuCodecError::Unavailable(why)) => eprintln!("skipped: {why}"),
+			Err(GpuCodecError::Unavailable(why)) => crate::test_support::skip_or_fail_in_ci(&why),
 			Err(e) => panic!("{e}"),
 		}
 	}

@@ -40,6 +40,7 @@ pub use self::kernels::{
 };
 use self::kernels::{Kernels, RoundBuffers};
 use self::layout::{PayloadLayout, DESC_WORDS};
+use super::aggregate::AggregationRule;
 use super::config::CodecConfig;
 use super::error::CodecError;
 
@@ -345,7 +346,7 @@ impl GpuCompressor {
 	}
 }
 
-/// The receiving side: the clipped sum of many peers' payloads for one layout, on the device.
+/// The receiving side: the aggregate of many peers' payloads for one layout, on the device.
 #[derive(Debug)]
 pub struct GpuAggregator {
 	kernels: Arc<Kernels>,
@@ -376,9 +377,11 @@ impl GpuAggregator {
 		})
 	}
 
-	/// Enqueues `out[i] = Σ_p factor_{p,i} · ê_{p,i}` for every tensor `i` of the layout, with
-	/// each peer's factor `min(1, median_p ‖ê_{p,i}‖ / ‖ê_{p,i}‖)` (the CPU [`super::aggregate()`]'s
-	/// rule). `payloads` are device `u8` copies of payloads that were decoded and accepted on the
+	/// Enqueues the aggregate of `payloads` under `rule` into `out`: for every tensor `i` of the
+	/// layout, each peer's values are scaled by `min(1, median_p ‖ê_{p,i}‖ / ‖ê_{p,i}‖)`, then
+	/// summed per position, and with [`AggregationRule::Mean`] divided by the number of peers
+	/// that kept the position (the CPU [`super::aggregate()`]'s rule, bit for bit; clipping to
+	/// the set's median only). `payloads` are device `u8` copies of payloads that were decoded and accepted on the
 	/// host ([`super::Payload::decode`] checks indices and LUT) and whose headers match the layout
 	/// (checked here on `headers`, their host bytes). `out` holds one contiguous f32 tensor per
 	/// layout entry.
@@ -388,6 +391,7 @@ impl GpuAggregator {
 		payloads: &[Tensor],
 		headers: &[&[u8]],
 		out: &[Tensor],
+		rule: AggregationRule,
 	) -> Result<(), GpuCodecError> {
 		if payloads.is_empty() || payloads.len() > MAX_PEERS || headers.len() != payloads.len() {
 			return Err(GpuCodecError::TooLarge(
@@ -445,6 +449,7 @@ impl GpuAggregator {
 				self.layout.total_chunks(),
 				addr(&self.norms),
 				addr(&self.weights),
+				rule == AggregationRule::Mean,
 			)?;
 		}
 		Ok(())
