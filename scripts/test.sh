@@ -24,6 +24,21 @@ timed fmt cargo fmt --all --check
 timed build cargo build --release --locked --workspace --all-targets
 timed clippy cargo clippy --release --locked --workspace --all-targets -- -D warnings
 timed test cargo nextest run --release --locked --workspace --profile ci
+# nextest does not run doctests. Over the whole workspace, so a new one runs without editing this
+# line, and with the feature set of the steps above (cargo activates dev-dependencies for doctests
+# as --all-targets does), so they reuse that build; asking for single crates (-p) would resolve
+# their features alone and compile parts of their trees a second time.
+timed doctests cargo test --release --locked --workspace --doc
+# The `gauntlet-rate` binary and its tests (pallets/gauntlet/rating/tests/cli.rs) need the rating
+# crate's `cli` feature. Not passed to the workspace steps above: unified there, it would change
+# the rating crate's features and so rebuild everything that depends on it (pallet, runtime,
+# node, trainer) in a second copy. Asked for this package alone, cargo resolves features over
+# its own small tree (codec, scale-info, substrate-fixed, serde), which it builds once more
+# beside the main cache, leaving that untouched. nextest builds the binary for the tests.
+timed rating-cli-clippy cargo clippy --release --locked -p gauntlet-rating --features cli \
+	--all-targets -- -D warnings
+timed rating-cli-test cargo nextest run --release --locked -p gauntlet-rating --features cli \
+	--profile ci
 # The pallet's benchmarks, run as tests in its mock runtime. `runtime-benchmarks` is another
 # feature set, so it builds in its own cache (shared with scripts/benchmark-weights.sh) and leaves
 # the main one untouched.

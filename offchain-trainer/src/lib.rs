@@ -26,4 +26,6 @@ pub mod payload_file;
 pub mod simulate;
 pub mod sparseloco;
 pub mod tensor_io;
+#[cfg(test)]
+mod test_support;
 pub mod training;

@@ -343,9 +343,14 @@ impl Drop for Trainer {
 	}
 }
 
-/// A scratch directory for one test's processes, removed on drop unless the test failed
-/// (`GAUNTLET_KEEP_TEST_DIRS=1` keeps it always).
-pub struct TestDir(PathBuf);
+/// A scratch directory for one test's processes (their logs and state). It is removed on drop
+/// only once the test has called [`TestDir::pass`], as its last step: a test that fails, by
+/// panicking or by returning `Err` (as `?` does), never gets there, so its directory is kept and
+/// its path printed to stderr, next to the failure. `GAUNTLET_KEEP_TEST_DIRS=1` keeps it always.
+pub struct TestDir {
+	path: PathBuf,
+	passed: bool,
+}
 
 impl TestDir {
 	/// A fresh directory under the system temp dir.
@@ -353,19 +358,28 @@ impl TestDir {
 		let dir = tempdir::TempDir::new(&format!("gauntlet-{label}"))?;
 		let path = dir.path().to_path_buf();
 		std::mem::forget(dir);
-		Ok(Self(path))
+		Ok(Self { path, passed: false })
 	}
 
 	/// Its path.
 	pub fn path(&self) -> &Path {
-		&self.0
+		&self.path
+	}
+
+	/// Marks the test as passed, so the directory goes on drop. Removal waits for the drop
+	/// rather than happening here: the test's processes, declared after the directory and so
+	/// dropped before it, may still be writing to it.
+	pub fn pass(&mut self) {
+		self.passed = true;
 	}
 }
 
 impl Drop for TestDir {
 	fn drop(&mut self) {
-		if !std::thread::panicking() && std::env::var_os("GAUNTLET_KEEP_TEST_DIRS").is_none() {
-			let _ = std::fs::remove_dir_all(&self.0);
+		if !self.passed {
+			eprintln!("test did not pass: its directory is kept at {}", self.path.display());
+		} else if std::env::var_os("GAUNTLET_KEEP_TEST_DIRS").is_none() {
+			let _ = std::fs::remove_dir_all(&self.path);
 		}
 	}
 }
@@ -385,5 +399,56 @@ where
 			bail!("timed out after {timeout:?} waiting for {what}");
 		}
 		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// The shape of an end-to-end test: steps that may fail through `?`, then `pass`.
+	fn e2e_test(dir: &mut TestDir, step: Result<()>) -> Result<()> {
+		step?;
+		dir.pass();
+		Ok(())
+	}
+
+	#[test]
+	fn a_test_that_returns_err_keeps_its_directory() -> Result<()> {
+		let mut dir = TestDir::new("keeps-on-err")?;
+		let path = dir.path().to_path_buf();
+		assert!(e2e_test(&mut dir, Err(anyhow::anyhow!("a step failed"))).is_err());
+		drop(dir);
+		assert!(path.is_dir(), "{} was removed after a failed test", path.display());
+		std::fs::remove_dir_all(&path)?;
+		Ok(())
+	}
+
+	#[test]
+	fn a_test_that_panics_keeps_its_directory() -> Result<()> {
+		let dir = TestDir::new("keeps-on-panic")?;
+		let path = dir.path().to_path_buf();
+		let outcome = std::panic::catch_unwind(move || {
+			let _dir = dir;
+			panic!("a step panicked");
+		});
+		assert!(outcome.is_err());
+		assert!(path.is_dir(), "{} was removed after a panic", path.display());
+		std::fs::remove_dir_all(&path)?;
+		Ok(())
+	}
+
+	#[test]
+	fn a_passed_test_removes_its_directory() -> Result<()> {
+		let mut dir = TestDir::new("removed-on-pass")?;
+		let path = dir.path().to_path_buf();
+		std::fs::write(path.join("node.log"), "a log")?;
+		e2e_test(&mut dir, Ok(()))?;
+		drop(dir);
+		// The variable keeps every directory, so there is nothing to check under it.
+		if std::env::var_os("GAUNTLET_KEEP_TEST_DIRS").is_none() {
+			assert!(!path.exists(), "{} was kept after a passed test", path.display());
+		}
+		Ok(())
 	}
 }

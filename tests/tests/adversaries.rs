@@ -15,7 +15,7 @@ const WINDOWS: u64 = 9;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_miners_outrank_every_adversary() -> Result<()> {
-	let dir = TestDir::new("adversaries")?;
+	let mut dir = TestDir::new("adversaries")?;
 	// 25 s windows: on two cores eight miners and the validator share the CPU, and with 20 s the
 	// validator's evaluation of eight contributions (17–22 s measured) missed the scoring
 	// deadline in most windows.
@@ -110,5 +110,6 @@ async fn honest_miners_outrank_every_adversary() -> Result<()> {
 
 	drop(trainers);
 	node.shutdown(Duration::from_secs(30))?;
+	dir.pass();
 	Ok(())
 }

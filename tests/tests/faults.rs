@@ -42,7 +42,7 @@ async fn wait_in_sync(trainer: &Trainer, reference: &Trainer, from: u64) -> Resu
 
 #[tokio::test(flavor = "multi_thread")]
 async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
-	let dir = TestDir::new("faults")?;
+	let mut dir = TestDir::new("faults")?;
 	let base_path = dir.path().join("node");
 	let base = base_path.display().to_string();
 	let (rpc, p2p) = (free_port()?, free_port()?);
@@ -142,5 +142,6 @@ async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
 
 	drop((bob, charlie, dave, validator));
 	node.shutdown(Duration::from_secs(30))?;
+	dir.pass();
 	Ok(())
 }

@@ -14,7 +14,7 @@ const WINDOWS: u64 = 4;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_miners_and_a_validator_train_score_and_stay_in_sync() -> Result<()> {
-	let dir = TestDir::new("loop")?;
+	let mut dir = TestDir::new("loop")?;
 	let mut node = Node::start("loop", &["--dev", "--tmp", "--dev-block-time", "2000"])?;
 	node.client(Duration::from_secs(90)).await?;
 	let url = node.ws_url();
@@ -132,6 +132,7 @@ async fn honest_miners_and_a_validator_train_score_and_stay_in_sync() -> Result<
 
 	drop(trainers);
 	node.shutdown(Duration::from_secs(30))?;
+	dir.pass();
 	Ok(())
 }
 

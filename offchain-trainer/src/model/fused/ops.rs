@@ -522,7 +522,7 @@ mod tests {
 					);
 				}
 			}
-			Err(GpuCodecError::Unavailable(why)) => eprintln!("skipped: {why}"),
+			Err(GpuCodecError::Unavailable(why)) => crate::test_support::skip_or_fail_in_ci(&why),
 			Err(e) => panic!("{e}"),
 		}
 	}

@@ -1,5 +1,5 @@
 //! Runs the `gauntlet-rate` binary on good and bad inputs. The binary only exists with the
-//! `cli` feature: `cargo test --features cli` (or `--all-features`).
+//! `cli` feature: `cargo test --features cli` (or `--all-features`); `scripts/test.sh` runs them.
 #![cfg(feature = "cli")]
 
 use std::io::Write;
