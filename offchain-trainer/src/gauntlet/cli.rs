@@ -65,9 +65,18 @@ pub struct PeerArgs {
 	/// How long to wait for the node at start.
 	#[arg(long, default_value_t = 60)]
 	pub connect_timeout_s: u64,
-	/// Longest wait for one peer's contribution, in seconds (keep it well inside a window).
+	/// Floor of the wait for a set of contributions, in seconds: dialing, opening streams and the
+	/// first bytes. The time the set's committed bytes need at `--max-download-mbps` is added
+	/// to it (see `FetchBudget`).
 	#[arg(long, default_value_t = 6)]
 	pub fetch_timeout_s: u64,
+}
+
+impl PeerArgs {
+	/// How long fetching contributions may take, from the floor and the download cap.
+	pub fn fetch_budget(&self) -> super::peers::FetchBudget {
+		super::peers::FetchBudget::new(self.fetch_timeout_s, self.p2p.max_download_mbps)
+	}
 }
 
 /// Where the corpora go by default (`$GAUNTLET_HOME/data`).

@@ -136,7 +136,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let mut cache = ContributionCache::new();
 	let mut window = state.global.window().max(chain.latest().await.head().window);
 	let mut done = 0u64;
-	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
+	let fetch = args.peer.fetch_budget();
 	let mut last_checkpoint: Option<(Window, Announcement)> = None;
 	// On-chain commits still being submitted, oldest first.
 	let mut pending: std::collections::VecDeque<PendingCommit> = Default::default();
@@ -147,7 +147,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let copies = HostCopies::for_device(setup.device);
 	while args.peer.windows.is_none_or(|n| done < n) {
 		let waited = Instant::now();
-		let sources = Sources { me: Some(&me), own: Some(&own), fetch_timeout };
+		let sources = Sources { me: Some(&me), own: Some(&own), fetch };
 		let at = replay::wait_prefetching(
 			&mut chain,
 			&p2p,

@@ -82,6 +82,66 @@ pub async fn fetch_contribution(
 	Ok((bytes, contribution))
 }
 
+/// How long fetching a set of contributions at once may take: a floor for dialing, opening
+/// streams and the first bytes, plus the time the set's committed bytes need at this peer's
+/// download cap, with slack. A fixed limit left out a 20-peer set of `1b` payloads (20 × 29 MB
+/// at 500 Mb/s: 9.3 s) on time alone, and a peer that left it out held another θ than the rest.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FetchBudget {
+	/// Dialing, opening streams and the first bytes (`--fetch-timeout-s`).
+	pub floor: std::time::Duration,
+	/// This peer's download cap in bytes per second (`--max-download-mbps`); none: the floor
+	/// alone bounds a fetch, as the link's speed is unknown.
+	pub download_bytes_per_s: Option<f64>,
+}
+
+impl FetchBudget {
+	/// Transfer time at the cap is multiplied by this: the cap is reached within 2.2% on loopback
+	/// (docs/p2p-bench.md), but the set's fetches share the link with serving and with each
+	/// other's handshakes, and several lanes of one payload finish unevenly.
+	pub const SLACK: f64 = 1.5;
+
+	/// From the floor in seconds and the download cap in Mb/s.
+	pub fn new(floor_s: u64, max_download_mbps: Option<f64>) -> Self {
+		Self {
+			floor: std::time::Duration::from_secs(floor_s),
+			download_bytes_per_s: max_download_mbps.filter(|m| *m > 0.0).map(|m| m * 1e6 / 8.0),
+		}
+	}
+
+	/// The deadline for fetching `bytes` in all (the committed sizes of every fetch running at
+	/// once; they share the download link).
+	pub fn deadline(&self, bytes: u64) -> std::time::Duration {
+		let transfer = self.download_bytes_per_s.map_or(0.0, |b| Self::SLACK * bytes as f64 / b);
+		self.floor + std::time::Duration::from_secs_f64(transfer)
+	}
+
+	/// The deadline for fetching `set` at once.
+	pub fn for_set<'c>(
+		&self,
+		set: impl IntoIterator<Item = &'c ChainCommitment>,
+	) -> std::time::Duration {
+		self.deadline(set.into_iter().map(|c| c.payload_size).sum())
+	}
+}
+
+/// [`fetch_contribution`] given up after `deadline` ([`ContributionFailure::TimedOut`]).
+pub async fn fetch_contribution_within(
+	deadline: std::time::Duration,
+	p2p: &P2pHandle,
+	chain: &ChainAt,
+	window: Window,
+	commitment: &ChainCommitment,
+	global: &GlobalModel,
+	codec: &CodecConfig,
+) -> Result<(Vec<u8>, Contribution), ContributionFailure> {
+	let fetch = fetch_contribution(p2p, chain, window, commitment, global, codec);
+	match tokio::time::timeout(deadline, fetch).await {
+		Ok(result) => result,
+		Err(_) => Err(ContributionFailure::TimedOut(deadline)),
+	}
+}
+
 /// Decodes contribution bytes (already verified against their commitment) for `global`.
 pub fn decode_contribution(
 	bytes: &[u8],
@@ -104,4 +164,24 @@ pub async fn miner_endpoint(
 		.ok_or_else(|| ContributionFailure::NoEndpoint("not registered".into()))?;
 	Endpoint::from_chain(&registered.peer_id, &registered.multiaddrs)
 		.map_err(|e| ContributionFailure::NoEndpoint(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::FetchBudget;
+	use std::time::Duration;
+
+	#[test]
+	fn the_deadline_grows_with_the_set_at_the_download_cap() {
+		// 20 × 29 MB of `1b` payloads at 500 Mb/s: 9.28 s of transfer, 13.92 s with slack.
+		let budget = FetchBudget::new(6, Some(500.0));
+		let set = 20 * 29_000_000u64;
+		let want = 6.0 + FetchBudget::SLACK * set as f64 * 8.0 / 500e6;
+		assert!((budget.deadline(set).as_secs_f64() - want).abs() < 1e-9);
+		assert!(budget.deadline(set) > Duration::from_secs(19));
+		// Nothing to fetch, or no cap known: the floor.
+		assert_eq!(budget.deadline(0), Duration::from_secs(6));
+		assert_eq!(FetchBudget::new(6, None).deadline(set), Duration::from_secs(6));
+		assert_eq!(FetchBudget::new(6, Some(0.0)).deadline(set), Duration::from_secs(6));
+	}
 }

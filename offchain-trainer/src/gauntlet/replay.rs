@@ -21,7 +21,7 @@ use crate::tensor_io::{parse_safetensors, serialize_safetensors, to_tch};
 use super::chain_view::ChainView;
 use super::contribution::Contribution;
 use super::global_model::GlobalModel;
-use super::peers::{decode_contribution, fetch_contribution, miner_endpoint};
+use super::peers::{decode_contribution, fetch_contribution_within, miner_endpoint, FetchBudget};
 use super::run_params::RunParams;
 use super::Window;
 
@@ -147,11 +147,11 @@ pub struct Sources<'a> {
 	pub me: Option<&'a AccountId>,
 	/// This peer's own served contributions.
 	pub own: Option<&'a OwnContributions>,
-	/// Longest wait for one member's contribution: a dead member must not make every other peer
-	/// miss the window. All peers time out on a dead member alike; a member that is merely slow
-	/// for some peers is where θ can split, which the sync score and the checkpoint-hash check
-	/// of the miner loop catch.
-	pub fetch_timeout: std::time::Duration,
+	/// How long a set's fetches may take: a dead member must not make every other peer miss the
+	/// window, and a large set must not be left out on time alone. All peers time out on a dead
+	/// member alike; a member that is merely slow for some peers is where θ can split, which the
+	/// sync score and the checkpoint-hash check of the miner loop catch.
+	pub fetch: FetchBudget,
 }
 
 /// A contribution fetched before its window's outer step (while a miner waited for the window,
@@ -182,7 +182,7 @@ pub async fn advance_to(
 	sources: Sources<'_>,
 	cache: &mut ContributionCache,
 ) -> Result<Vec<WindowAggregate>, ReplayError> {
-	let Sources { me, own, fetch_timeout } = sources;
+	let Sources { me, own, fetch } = sources;
 	let mut done = Vec::new();
 	while global.window() < target {
 		let window = global.window();
@@ -202,6 +202,7 @@ pub async fn advance_to(
 		let mut payloads = Vec::with_capacity(set.len());
 		let mut wires = Vec::with_capacity(set.len());
 		let mut uploaded = Vec::with_capacity(set.len());
+		let deadline = fetch.for_set(record.commitments.iter().filter(|c| set.contains(&c.miner)));
 		let fetches = set.iter().map(|miner| {
 			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
 			let cached = cache.remove(&(window, *miner));
@@ -221,15 +222,17 @@ pub async fn advance_to(
 						return (*miner, decoded.map(prefetched));
 					}
 				}
-				let fetched = tokio::time::timeout(
-					fetch_timeout,
-					fetch_contribution(p2p, at, window, commitment, global, &params.codec),
+				let fetched = fetch_contribution_within(
+					deadline,
+					p2p,
+					at,
+					window,
+					commitment,
+					global,
+					&params.codec,
 				)
 				.await;
-				let result = match fetched {
-					Ok(r) => r.map(|(_, c)| prefetched(c)).map_err(|e| e.to_string()),
-					Err(_) => Err(format!("not fetched within {fetch_timeout:?}")),
-				};
+				let result = fetched.map(|(_, c)| prefetched(c)).map_err(|e| e.to_string());
 				(*miner, result)
 			}
 		});
@@ -297,6 +300,8 @@ pub async fn wait_prefetching(
 		let new_block = read_at.replace(at.head().block) != Some(at.head().block);
 		if let Some(w) = previous.filter(|&w| new_block && at.head().window == w) {
 			if let Ok(Some(record)) = at.window_record(w).await {
+				// Every commitment seen is fetched at once: they share the link.
+				let deadline = sources.fetch.for_set(&record.commitments);
 				for c in record.commitments {
 					if Some(&c.miner) == sources.me {
 						// This peer's own contribution: from its saved bytes (once the write has
@@ -317,9 +322,14 @@ pub async fn wait_prefetching(
 					}
 					let at = at.clone();
 					pending.push(async move {
-						let fetched = tokio::time::timeout(
-							sources.fetch_timeout,
-							fetch_contribution(p2p, &at, w, &c, global, &params.codec),
+						let fetched = fetch_contribution_within(
+							deadline,
+							p2p,
+							&at,
+							w,
+							&c,
+							global,
+							&params.codec,
 						)
 						.await;
 						(c.miner, fetched)
@@ -332,7 +342,7 @@ pub async fn wait_prefetching(
 		loop {
 			tokio::select! {
 				Some((miner, fetched)) = pending.next(), if !pending.is_empty() => {
-					if let (Some(w), Ok(Ok((_, contribution)))) = (previous, fetched) {
+					if let (Some(w), Ok((_, contribution))) = (previous, fetched) {
 						// The copy to the GPU now, while waiting, not in the outer step.
 						let uploaded = global.upload_payload(&contribution.payload_wire);
 						cache.insert((w, miner), Prefetched { contribution, uploaded });

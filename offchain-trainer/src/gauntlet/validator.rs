@@ -20,7 +20,7 @@ use super::evaluation::{self, measure};
 use super::global_model::{weights_hash_of, GlobalModel};
 use super::journal::{hex, Journal, JournalEntry};
 use super::metrics::RoleMetrics;
-use super::peers::{fetch_contribution, ContributionFailure};
+use super::peers::{fetch_contribution_within, ContributionFailure};
 use super::replay::{
 	self, advance_to, checkpoint_bytes_of, load_checkpoint_bytes, ContributionCache, Prefetched,
 	Sources,
@@ -91,7 +91,7 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 	let journal = Journal::new(&args.peer.state_dir);
 	let theta_file = args.peer.state_dir.join("global.safetensors");
 	let run_seed = args.peer.run_seed;
-	let fetch_timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
+	let fetch = args.peer.fetch_budget();
 
 	let model = TrainableModel::new(&setup.model, setup.device, setup.precision, run_seed as i64);
 	let mut global = GlobalModel::new(model, 0, run_seed, max_payload);
@@ -119,7 +119,7 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		let sync = role_metrics.phase("sync");
 		while global.window() < target {
 			let next = global.window() + 1;
-			let sources = Sources { me: None, own: None, fetch_timeout };
+			let sources = Sources { me: None, own: None, fetch };
 			advance_to(
 				&mut chain,
 				Some(&at),
@@ -232,14 +232,11 @@ async fn score_window(
 		return Ok(Vec::new());
 	}
 	let fetch_timer = role_metrics.phase("fetch");
-	let timeout = std::time::Duration::from_secs(args.peer.fetch_timeout_s);
+	let deadline = args.peer.fetch_budget().for_set(&chosen);
 	let fetched = futures::future::join_all(chosen.iter().map(|c| async move {
-		let fetch = fetch_contribution(p2p, at, window, c, global, &params.codec);
-		let result = match tokio::time::timeout(timeout, fetch).await {
-			Ok(result) => result.map(|(_, contribution)| contribution),
-			Err(_) => Err(ContributionFailure::TimedOut(timeout)),
-		};
-		(c.clone(), result)
+		let fetched =
+			fetch_contribution_within(deadline, p2p, at, window, c, global, &params.codec).await;
+		(c.clone(), fetched.map(|(_, contribution)| contribution))
 	}))
 	.await;
 	seconds.insert("fetch".into(), fetch_timer.stop_and_record());
