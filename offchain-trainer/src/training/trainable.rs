@@ -36,13 +36,25 @@ pub struct TrainableModel {
 }
 
 impl TrainableModel {
-	/// A freshly initialised model on `device`; the same `seed` gives the same weights.
+	/// A freshly initialised model on `device`; the same `seed` gives the same weights on every
+	/// device. θ₀ is drawn by libtorch's CPU generator and then copied to `device`: a CUDA
+	/// generator draws other numbers from the same seed, so a GPU peer and a CPU peer would
+	/// start (and stay) on different θ.
 	pub fn new(config: &ModelConfig, device: Device, precision: Precision, seed: i64) -> Self {
-		tch::manual_seed(seed);
-		let vs = nn::VarStore::new(device);
-		let llama = Llama::new(vs.root(), config, precision);
+		let (vs, llama) = Self::initialised(config, device, precision, seed);
 		let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
 		named.sort_by(|a, b| a.0.cmp(&b.0));
+		if device != Device::Cpu {
+			let (host, _) = Self::initialised(config, Device::Cpu, precision, seed);
+			let drawn = host.variables();
+			tch::no_grad(|| {
+				for (name, param) in &mut named {
+					if let Some(value) = drawn.get(name.as_str()) {
+						param.copy_(value);
+					}
+				}
+			});
+		}
 		let (names, params) = named.into_iter().unzip();
 		let grads_clear = AtomicBool::new(false);
 		let mut model = Self { _vs: vs, llama, names, params, fused: None, grads_clear };
@@ -50,6 +62,19 @@ impl TrainableModel {
 			model.set_backward(Backward::Fused);
 		}
 		model
+	}
+
+	/// A model's variables and decoder on `device`, weights drawn after `manual_seed(seed)`.
+	fn initialised(
+		config: &ModelConfig,
+		device: Device,
+		precision: Precision,
+		seed: i64,
+	) -> (nn::VarStore, Llama) {
+		tch::manual_seed(seed);
+		let vs = nn::VarStore::new(device);
+		let llama = Llama::new(vs.root(), config, precision);
+		(vs, llama)
 	}
 
 	/// Chooses how gradients are computed. [`Backward::Fused`] falls back to autograd, with a
@@ -168,5 +193,44 @@ impl TrainableModel {
 			}
 			total / batch.len().max(1) as f64
 		})
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::gauntlet::global_model::weights_hash_of;
+	use crate::tensor_io::to_array;
+
+	fn theta0_hash(device: Device) -> [u8; 32] {
+		let config = ModelConfig::builtin("tiny").unwrap();
+		let model = TrainableModel::new(&config, device, Precision::Fp32, 3);
+		let host: Vec<_> =
+			model.names().iter().zip(model.params()).map(|(n, p)| to_array(n, p)).collect();
+		weights_hash_of(&host)
+	}
+
+	/// Every peer starts from the same θ₀ whatever its device and thread count: it is drawn on
+	/// the CPU. On a machine with CUDA (the GPU machine runs this test too) a CUDA model's θ₀
+	/// hash equals the CPU's.
+	#[test]
+	fn theta0_does_not_depend_on_the_device_or_the_threads() {
+		tch::set_num_threads(1);
+		let one_thread = theta0_hash(Device::Cpu);
+		tch::set_num_threads(2);
+		assert_eq!(theta0_hash(Device::Cpu), one_thread, "θ₀ depends on the thread count");
+		if tch::Cuda::is_available() {
+			assert_eq!(theta0_hash(Device::Cuda(0)), one_thread, "θ₀ differs on CUDA");
+			eprintln!(
+				"θ₀ on CUDA equals θ₀ on the CPU: {}",
+				crate::gauntlet::journal::hex(&one_thread)
+			);
+		}
+		// A different seed is a different θ₀ (the hash sees the weights).
+		let config = ModelConfig::builtin("tiny").unwrap();
+		let other = TrainableModel::new(&config, Device::Cpu, Precision::Fp32, 4);
+		let host: Vec<_> =
+			other.names().iter().zip(other.params()).map(|(n, p)| to_array(n, p)).collect();
+		assert_ne!(weights_hash_of(&host), one_thread);
 	}
 }
