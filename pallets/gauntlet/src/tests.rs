@@ -138,7 +138,7 @@ fn default_run_config_is_templars() {
 	assert_eq!((c.peers_per_aggregate, c.blocks_per_window, c.miners_per_validator), (20, 125, 15));
 	assert_eq!(
 		(c.quant_range, c.error_feedback_beta, c.outer_learning_rate),
-		(fx(6.0), fx(0.95), fx(1.0))
+		(fx(6.0), fx(0.95), fx(0.4))
 	);
 	assert_eq!((c.rating_beta, c.rating_tau, c.binary_ma_alpha), (fx(7.0), fx(0.1), fx(0.05)));
 	assert_eq!(c.aggregation_rule, AggregationRule::Mean);
