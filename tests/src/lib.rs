@@ -176,6 +176,14 @@ impl Node {
 		}
 	}
 
+	/// Kill the node with SIGKILL, as a power cut or the OOM killer would: no shutdown path
+	/// runs, so whatever the database holds afterwards is what it had made durable.
+	pub fn kill(mut self) -> Result<()> {
+		self.child.kill().context("kill(SIGKILL)")?;
+		self.child.wait().context("waiting for the killed node")?;
+		Ok(())
+	}
+
 	/// Wait for the process to exit by itself (for commands that must fail fast).
 	pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
 		let deadline = Instant::now() + timeout;

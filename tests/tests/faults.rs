@@ -3,12 +3,15 @@
 //! - the same miner restarted on its state directory: it catches up to the global weights;
 //! - a miner that joins late with an empty state directory: it loads a checkpoint another miner
 //!   announced on chain, fetched over libp2p, and replays the aggregates since;
-//! - the node stopped and restarted on its database: the history is intact and the miners,
-//!   which reconnect by themselves, keep committing.
+//! - the node killed with SIGKILL in the middle of a window and restarted on its database: every
+//!   closed window's record (commitments, scores, aggregation set, ranking) and every miner's
+//!   rating history are as before; afterwards the miners, which reconnect by themselves, commit,
+//!   the validator's scores close a window, and every miner holds the same θ (the validator's θ
+//!   splits earlier in this scenario, see below).
 
 use std::time::Duration;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use gauntlet_chain::{AccountId, GauntletClient, Signer};
 use gauntlet_e2e::{free_port, wait_for, Node, TestDir, Trainer};
 
@@ -103,23 +106,55 @@ async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
 		"Dave did not start from a peer checkpoint"
 	);
 
-	// The node stops and comes back on its database, on the same ports.
-	let before_restart = client.head().await?;
-	let kept = client.window_record(both).await?.context("record before the restart")?;
-	node.shutdown(Duration::from_secs(30))?;
-	tokio::time::sleep(Duration::from_secs(5)).await;
+	// The node dies (SIGKILL) in the middle of a window and comes back on its database, on the
+	// same ports.
+	let blocks_per_window = u64::from(client.head().await?.blocks_per_window);
+	let before_kill = wait_for("the middle of a window", WINDOW * 2, || async {
+		let head = client.head().await?;
+		let into = head.block % blocks_per_window;
+		Ok((into >= blocks_per_window / 3 && into < 2 * blocks_per_window / 3).then_some(head))
+	})
+	.await?;
+	// Everything closed so far: window records and every miner's rating history.
+	let closed_to = before_kill.window.saturating_sub(2);
+	ensure!(both <= closed_to, "window {both}, where both miners committed, is not closed yet");
+	let mut records = Vec::new();
+	for w in 0..=closed_to {
+		records.push(client.window_record(w).await?);
+	}
+	ensure!(
+		records.iter().flatten().any(|r| r.ranking.as_ref().is_some_and(|r| !r.is_empty())),
+		"no ranked window before the kill: nothing would be compared"
+	);
+	let dave_id = Signer::from_uri("//Dave")?.account_id();
+	let miners = [bob_id, charlie_id, dave_id];
+	let mut histories = Vec::new();
+	for m in &miners {
+		histories.push(client.rating_history(m, 0, closed_to).await?);
+	}
+	ensure!(histories.iter().any(|h| !h.is_empty()), "no rating history before the kill");
+	node.kill()?;
+	tokio::time::sleep(Duration::from_secs(3)).await;
 	let mut node = Node::start_on("faults-restarted", &node_args, rpc, p2p)?;
 	node.client(Duration::from_secs(90)).await?;
 	let client = GauntletClient::connect(&url).await?;
 	let head = client.head().await?;
 	ensure!(
-		head.block >= before_restart.block,
-		"the chain went back: {head:?} < {before_restart:?}"
+		head.block >= before_kill.block,
+		"the chain went back across the SIGKILL: {head:?} < {before_kill:?}"
 	);
-	ensure!(
-		client.window_record(both).await?.as_ref() == Some(&kept),
-		"window {both}'s record changed across the restart"
-	);
+	for (w, before) in (0..=closed_to).zip(&records) {
+		ensure!(
+			&client.window_record(w).await? == before,
+			"window {w}'s record changed across the SIGKILL"
+		);
+	}
+	for (m, before) in miners.iter().zip(&histories) {
+		ensure!(
+			&client.rating_history(m, 0, closed_to).await? == before,
+			"{m}'s rating history changed across the SIGKILL"
+		);
+	}
 	let resumed = wait_for("every miner to commit after the node restart", WINDOW * 6, || async {
 		for t in [&bob, &charlie, &dave] {
 			t.check_running()?;
@@ -128,16 +163,46 @@ async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
 		if w <= head.window {
 			return Ok(None);
 		}
-		let dave_id = Signer::from_uri("//Dave")?.account_id();
-		let all = committed(&client, w, &bob_id).await?
-			&& committed(&client, w, &charlie_id).await?
-			&& committed(&client, w, &dave_id).await?;
+		let mut all = true;
+		for m in &miners {
+			all &= committed(&client, w, m).await?;
+		}
 		Ok(all.then_some(w))
 	})
 	.await?;
+	// The validator scores that window: its close ranks all three miners.
+	wait_for("the validator's scores to close a window after the restart", WINDOW * 4, || async {
+		validator.check_running()?;
+		let ranking = client.window_record(resumed).await?.and_then(|r| r.ranking);
+		Ok(ranking.filter(|r| r.len() == miners.len() && r.iter().all(|e| e.validators > 0)))
+	})
+	.await?;
+	// θ after the restart: the same on every miner. The validator is not compared: in this
+	// scenario it leaves a set member out of window 0's aggregate ("not fetched within 6s" while
+	// the miners are still starting) and holds another θ from window 1 on, before any kill;
+	// unlike a miner it has no repair path yet (issue 19, θ anchored on chain). Its hash is
+	// printed so the split stays visible.
+	let theta_window = resumed + 1;
+	let same = wait_for("every miner to journal θ after the restart", WINDOW * 4, || async {
+		let hashes: Vec<Option<String>> =
+			[&bob, &charlie, &dave].iter().map(|t| t.global_weights(theta_window)).collect();
+		Ok(hashes.iter().all(Option::is_some).then_some(hashes))
+	})
+	.await?;
+	ensure!(
+		same.windows(2).all(|p| p[0] == p[1]),
+		"θ of window {theta_window} differs between miners after the restart: {same:?}"
+	);
+	eprintln!(
+		"θ of window {theta_window}: miners {:?}, validator {:?}",
+		same[0],
+		validator.global_weights(theta_window)
+	);
 	eprintln!(
 		"killed in window {killed_in}, caught up at {caught_up}, late joiner in sync at {joined}, \
-		 all committing again at {resumed}"
+		 node killed at block {} (window {}), all committing again at {resumed}, θ equal at \
+		 {theta_window}",
+		before_kill.block, before_kill.window
 	);
 
 	drop((bob, charlie, dave, validator));
