@@ -21,7 +21,8 @@
 //! sequential one, which can move a statistic by one f32 ulp in rare cases).
 //!
 //! [`GpuAggregator`] is the receiving side: per-peer norms from code counts, median clipping and
-//! the ordered sum of every peer's reconstruction, built per chunk in shared memory.
+//! the ordered sum of every peer's reconstruction with a count per position, built per chunk in
+//! shared memory, then divided once by the count under Templar's mean rule.
 
 use tch::{Device, Kind, Tensor};
 
