@@ -101,7 +101,7 @@ fn refuse_skipped(skipped: Vec<String>) -> Result<(), CodecError> {
 /// `lr`, runs `f` on the updated model, and restores θ whatever happens.
 pub fn with_mean_update<R>(
 	global: &GlobalModel,
-	payloads: &[Payload],
+	payloads: &[&Payload],
 	medians: &[f64],
 	lr: f32,
 	f: impl FnOnce() -> R,

@@ -95,7 +95,7 @@ impl GlobalModel {
 	/// clips each trial step to, as the aggregate would clip it.
 	///
 	/// [`check`]: Self::check
-	pub fn median_norms(&self, payloads: &[Payload]) -> Result<Vec<f64>, CodecError> {
+	pub fn median_norms(&self, payloads: &[&Payload]) -> Result<Vec<f64>, CodecError> {
 		let model: Vec<(&str, &[usize])> =
 			self.shapes.iter().map(|t| (t.name.as_str(), t.shape.as_slice())).collect();
 		crate::sparseloco::median_norms(&model, payloads)

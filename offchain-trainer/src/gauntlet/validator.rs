@@ -285,7 +285,7 @@ async fn score_window(
 			.collect::<Result<Vec<_>>>()?;
 		// Every trial step is clipped to the median norm of the payloads evaluated in this
 		// window, as the aggregate clips them: an inflated payload gains nothing.
-		let evaluated: Vec<Payload> = decoded.iter().map(|(_, c)| c.payload.clone()).collect();
+		let evaluated: Vec<&Payload> = decoded.iter().map(|(_, c)| &c.payload).collect();
 		let medians = global.median_norms(&evaluated)?;
 		for ((commitment, contribution), own) in decoded.into_iter().zip(own_batches) {
 			let losses = measure(
@@ -319,10 +319,10 @@ async fn score_window(
 			.filter(|&i| measured[i].2.random_after < measured[i].2.random_before)
 			.collect();
 		let reference_without = |left_out: Option<usize>| {
-			let others: Vec<Payload> = helpful
+			let others: Vec<&Payload> = helpful
 				.iter()
 				.filter(|&&i| Some(i) != left_out)
-				.map(|&i| measured[i].1.payload.clone())
+				.map(|&i| &measured[i].1.payload)
 				.collect();
 			if others.len() < 2 {
 				return None;

@@ -40,10 +40,10 @@ pub fn pseudo_gradient(names: &[String], global: &[Tensor], local: &[Tensor]) ->
 ///
 /// Mismatched payloads or a non-finite `lr` are refused before θ changes. With no payloads θ is
 /// left as it is.
-pub fn apply_payloads(
+pub fn apply_payloads<P: std::borrow::Borrow<Payload>>(
 	names: &[String],
 	theta: &[Tensor],
-	payloads: &[Payload],
+	payloads: &[P],
 	how: &Aggregation<'_>,
 	lr: f32,
 ) -> Result<Vec<String>, CodecError> {
@@ -369,7 +369,7 @@ mod tests {
 			assert_eq!(to_array(&b.name, t).data, b.data);
 		}
 		// No payloads: nothing moves.
-		apply_payloads(&names, &theta, &[], &how, 1.0).unwrap();
+		apply_payloads::<Payload>(&names, &theta, &[], &how, 1.0).unwrap();
 		for (t, b) in theta.iter().zip(&before) {
 			assert!(to_tch(b, Device::Cpu).equal(t));
 		}

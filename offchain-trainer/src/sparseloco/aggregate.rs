@@ -25,6 +25,7 @@
 //! as it was for the round ([`outer_step`] names it), as Templar skips it; since every peer
 //! computes the same bits, every peer skips the same tensors.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use super::codec::{CompressedTensor, Payload};
@@ -145,7 +146,10 @@ pub fn clip_factors(norms: &[f64]) -> Vec<f32> {
 
 /// The median norm of each tensor of `model` over `peers` (0 where no peer sent it): what
 /// [`ClipTo::Medians`] takes. Errors as [`contributions_by_tensor`].
-pub fn median_norms(model: &[(&str, &[usize])], peers: &[Payload]) -> Result<Vec<f64>, CodecError> {
+pub fn median_norms<P: Borrow<Payload>>(
+	model: &[(&str, &[usize])],
+	peers: &[P],
+) -> Result<Vec<f64>, CodecError> {
 	Ok(contributions_by_tensor(model, peers)?
 		.iter()
 		.map(|cs| median_norm(&cs.iter().map(|(_, c)| c.norm()).collect::<Vec<_>>()))
@@ -153,14 +157,15 @@ pub fn median_norms(model: &[(&str, &[usize])], peers: &[Payload]) -> Result<Vec
 }
 
 /// The peers' compressed versions of each tensor of `model` (name and shape of each tensor),
-/// in `model`'s order, each with the index of its peer in `peers`, in peer order.
+/// in `model`'s order, each with the index of its peer in `peers`, in peer order. `peers` may
+/// be payloads or references to them, so a caller aggregating a subset borrows, never clones.
 ///
 /// Every tensor of every payload must exist in `model` with the same shape; otherwise the error
 /// names the peer ([`CodecError::Peer`]) so the caller can drop it and aggregate again. A peer
 /// may omit tensors: it then takes no part in that tensor's median or mean.
-pub fn contributions_by_tensor<'p>(
+pub fn contributions_by_tensor<'p, P: Borrow<Payload>>(
 	model: &[(&str, &[usize])],
-	peers: &'p [Payload],
+	peers: &'p [P],
 ) -> Result<Vec<Vec<(usize, &'p CompressedTensor)>>, CodecError> {
 	let mut index: HashMap<&str, usize> = HashMap::with_capacity(model.len());
 	for (i, (name, _)) in model.iter().enumerate() {
@@ -170,7 +175,7 @@ pub fn contributions_by_tensor<'p>(
 	}
 	let mut contributions: Vec<Vec<(usize, &CompressedTensor)>> = vec![Vec::new(); model.len()];
 	for (peer, payload) in peers.iter().enumerate() {
-		for c in payload.tensors() {
+		for c in payload.borrow().tensors() {
 			let wrap = |source| CodecError::Peer { peer, source: Box::new(source) };
 			let &i = index
 				.get(c.name())
@@ -186,13 +191,6 @@ pub fn contributions_by_tensor<'p>(
 		}
 	}
 	Ok(contributions)
-}
-
-/// Each contribution's clip factor against the set's median (see the module doc), in the order
-/// of `contributions` (one tensor's, as [`contributions_by_tensor`] lists them).
-pub fn tensor_clip_factors(contributions: &[(usize, &CompressedTensor)]) -> Vec<f32> {
-	let norms: Vec<f64> = contributions.iter().map(|(_, c)| c.norm()).collect();
-	clip_factors(&norms)
 }
 
 /// `sum / count` at every position a peer kept (the mean rule's one division), in place; `count`
@@ -211,9 +209,9 @@ pub fn divide_by_counts(sum: &mut [f32], count: &[u32]) {
 ///
 /// Errors as [`contributions_by_tensor`]. Protocol conformance (tiling, k, bins) is the caller's
 /// to check with [`Payload::check_against`].
-pub fn aggregate(
+pub fn aggregate<P: Borrow<Payload>>(
 	model: &[Tensor],
-	peers: &[Payload],
+	peers: &[P],
 	how: &Aggregation<'_>,
 ) -> Result<Vec<Tensor>, CodecError> {
 	let names: Vec<(&str, &[usize])> =

@@ -38,8 +38,8 @@ pub mod topk;
 pub mod wire;
 
 pub use aggregate::{
-	aggregate, contributions_by_tensor, median_norms, outer_step, tensor_clip_factors, Aggregation,
-	AggregationRule, ClipTo,
+	aggregate, contributions_by_tensor, median_norms, outer_step, Aggregation, AggregationRule,
+	ClipTo,
 };
 pub use bench::bench_table;
 pub use chunking::ChunkGeometry;
