@@ -5,6 +5,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$GAUNTLET_HOME/target}"
 export GAUNTLET_VENV="${GAUNTLET_VENV:-$GAUNTLET_HOME/venv}"
 export TORCH_VERSION="2.11.0"
 export SUBSTRATE_INTERFACE_VERSION="1.8.1"
+export TRANSFORMERS_VERSION="4.57.6"
 # tch/torch-sys: build against the venv's PyTorch, and find its shared libraries at run time.
 export LIBTORCH_USE_PYTORCH=1
 export PATH="$GAUNTLET_VENV/bin:$HOME/.cargo/bin:$PATH"

@@ -70,6 +70,12 @@ if ! "$GAUNTLET_VENV/bin/python" -c "import substrateinterface" 2>/dev/null; the
 	step "pip install substrate-interface==$SUBSTRATE_INTERFACE_VERSION"
 	"$GAUNTLET_VENV/bin/pip" install -q "substrate-interface==$SUBSTRATE_INTERFACE_VERSION"
 fi
+# Hugging Face transformers: the export test loads `gauntlet-trainer export`'s output with it
+# (4.57.6 is the last 4.x; the test also passed with 5.25.0).
+if ! "$GAUNTLET_VENV/bin/python" -c "import transformers, sys; sys.exit(transformers.__version__ != '$TRANSFORMERS_VERSION')" 2>/dev/null; then
+	step "pip install transformers==$TRANSFORMERS_VERSION"
+	"$GAUNTLET_VENV/bin/pip" install -q "transformers==$TRANSFORMERS_VERSION"
+fi
 step "torch $("$GAUNTLET_VENV/bin/python" -c 'import torch; print(torch.__version__)') in $GAUNTLET_VENV"
 
 # --- Training corpora (Brown, Shakespeare) into $GAUNTLET_HOME/data, outside the clone -------

@@ -11,11 +11,15 @@
 //! - [`simulate`]: many peers in one process, SparseLoCo vs DiLoCo vs DDP.
 //! - [`payload_file`]: `compress` / `decompress` between safetensors and payload files.
 //! - [`bench`]: GPU benchmarks and the GPU-vs-CPU codec check (`scripts/gpu/bench.sh`).
+//! - [`export`]: a checkpoint as a Hugging Face LLaMA directory (`transformers` loads it).
+//! - [`eval`]: a checkpoint's held-out loss and perplexity.
 
 pub mod atomic_file;
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod eval;
+pub mod export;
 pub mod gauntlet;
 pub mod host_copy;
 pub mod malloc;

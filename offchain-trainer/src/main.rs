@@ -8,6 +8,8 @@ use gauntlet_chain::{AccountId, GauntletClient, SignerArgs};
 use offchain_trainer::bench as gpu_bench;
 use offchain_trainer::data::{prepare, DataSource, Dataset, TokenizerKind};
 use offchain_trainer::device::DeviceChoice;
+use offchain_trainer::eval::{evaluate_checkpoint, EvalOptions};
+use offchain_trainer::export::{export_checkpoint, ExportDtype};
 use offchain_trainer::gauntlet::cli::parse_account;
 use offchain_trainer::gauntlet::miner::{self, MinerArgs};
 use offchain_trainer::gauntlet::validator::{self, ValidatorArgs};
@@ -76,6 +78,21 @@ enum Command {
 	},
 	/// Simulate N peers in one process and compare SparseLoCo, DiLoCo and DDP.
 	Simulate(Box<SimulateArgs>),
+	/// Export a checkpoint as a Hugging Face LLaMA directory (safetensors, config.json,
+	/// tokenizer) that `transformers` loads with `AutoModelForCausalLM.from_pretrained`.
+	Export {
+		/// Checkpoint directory (a miner's `<state-dir>/checkpoint`).
+		#[arg(long)]
+		checkpoint: PathBuf,
+		/// Directory to write (created if missing).
+		#[arg(long)]
+		out: PathBuf,
+		/// Storage of the weights: f32 (the checkpoint's values, bit for bit) or bf16.
+		#[arg(long, value_enum, default_value = "f32")]
+		dtype: ExportDtype,
+	},
+	/// Report a checkpoint's loss and perplexity on the held-out split.
+	Eval(EvalArgs),
 	/// Measure payload transfer between two p2p hosts over loopback and write a markdown table.
 	BenchP2p {
 		/// Markdown file to write.
@@ -111,6 +128,40 @@ enum Command {
 		#[arg(long, value_parser = parse_account)]
 		validator: AccountId,
 	},
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+	/// Checkpoint directory (a miner's `<state-dir>/checkpoint`).
+	#[arg(long)]
+	checkpoint: PathBuf,
+	/// Held-out text: the fetched corpora, or the synthetic text of the checkpoint's run seed.
+	#[arg(long, value_enum, default_value = "corpora")]
+	data: DataSource,
+	/// Data directory (for --data corpora).
+	#[arg(long, default_value_os_t = default_data_dir())]
+	data_dir: PathBuf,
+	/// Tokens per sequence; the held-out pages depend on it, so give the run's --seq-len.
+	#[arg(long, default_value_t = 64)]
+	seq_len: usize,
+	/// Held-out pages per thousand (the peers hold out 50).
+	#[arg(long, default_value_t = 50)]
+	heldout_permille: u32,
+	/// Held-out sequences to evaluate, spread over the shard (0: all of them).
+	#[arg(long, default_value_t = 0)]
+	eval_seqs: usize,
+	/// Sequences per forward pass.
+	#[arg(long, default_value_t = 8)]
+	batch_seqs: usize,
+	/// Bytes of generated text (for --data synthetic; the peers use 4 MiB).
+	#[arg(long, default_value_t = 4 << 20)]
+	synthetic_bytes: usize,
+	/// Device: auto (CUDA when present), cpu, cuda or cuda:N.
+	#[arg(long, default_value = "auto")]
+	device: DeviceChoice,
+	/// Precision of matrix products.
+	#[arg(long, value_enum, default_value = "auto")]
+	precision: PrecisionArg,
 }
 
 #[derive(Debug, Args)]
@@ -410,6 +461,39 @@ fn run_simulate(args: SimulateArgs) -> Result<()> {
 	Ok(())
 }
 
+fn run_eval(args: EvalArgs) -> Result<()> {
+	let options = EvalOptions {
+		data: args.data,
+		data_dir: args.data_dir,
+		seq_len: args.seq_len,
+		heldout_permille: args.heldout_permille,
+		max_sequences: (args.eval_seqs > 0).then_some(args.eval_seqs),
+		micro_batch: args.batch_seqs,
+		synthetic_bytes: args.synthetic_bytes,
+	};
+	let device = args.device.resolve()?;
+	let (info, held_out) =
+		evaluate_checkpoint(&args.checkpoint, &options, device, args.precision.into())
+			.with_context(|| format!("evaluating {}", args.checkpoint.display()))?;
+	println!(
+		"held-out loss {:.4} nats/token, perplexity {:.3} ({} sequences of {} tokens, {} tokens; \
+		 {} data, {} tokenizer; checkpoint after {} rounds, {} optimizer steps; {device:?})",
+		held_out.loss,
+		held_out.perplexity,
+		held_out.sequences,
+		args.seq_len,
+		held_out.tokens,
+		match args.data {
+			DataSource::Corpora => "corpora",
+			DataSource::Synthetic => "synthetic",
+		},
+		info.model.tokenizer.name(),
+		info.rounds,
+		info.optimizer_steps,
+	);
+	Ok(())
+}
+
 fn run_bench_p2p(out: &std::path::Path, quick: bool) -> Result<()> {
 	use offchain_trainer::p2p::bench;
 	let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
@@ -490,6 +574,21 @@ fn main() -> Result<()> {
 			);
 		}
 		Command::Simulate(args) => run_simulate(*args)?,
+		Command::Export { checkpoint, out, dtype } => {
+			let s = export_checkpoint(&checkpoint, &out, dtype)
+				.with_context(|| format!("exporting {}", checkpoint.display()))?;
+			println!(
+				"{} tensors, {} parameters ({} bytes, {}) written to {} as a Hugging Face \
+				 LlamaForCausalLM with the {} tokenizer",
+				s.tensors,
+				s.parameters,
+				s.bytes,
+				dtype.torch_name(),
+				out.display(),
+				s.model.tokenizer.name()
+			);
+		}
+		Command::Eval(args) => run_eval(args)?,
 		Command::BenchP2p { out, quick } => run_bench_p2p(&out, quick)?,
 		Command::BenchCodec(a) => gpu_bench::codec::run(&gpu_bench::codec::CodecBenchArgs {
 			device: a.device.resolve()?,

@@ -227,13 +227,10 @@ fn take(
 	Ok(to_tch(&a, device))
 }
 
-/// Reads the checkpoint in `dir` (or in `dir.old`, see [`Snapshot::write`]) onto `device`.
-pub fn load(
-	dir: &Path,
-	device: Device,
-	precision: Precision,
-) -> Result<Checkpoint, CheckpointError> {
-	let dir = &complete(dir);
+/// The directory that holds the checkpoint of `dir` (`dir` itself, or `dir.old`, see
+/// [`Snapshot::write`]) and its `config.json`: what exporting a checkpoint reads first.
+pub fn read_info(dir: &Path) -> Result<(PathBuf, CheckpointInfo), CheckpointError> {
+	let dir = complete(dir);
 	let config_path = dir.join(CONFIG_FILE);
 	let text = std::fs::read_to_string(&config_path).map_err(io_error(&config_path))?;
 	let info: CheckpointInfo = serde_json::from_str(&text)?;
@@ -243,7 +240,35 @@ pub fn load(
 			info.format_version
 		)));
 	}
-	let model = TrainableModel::new(&info.model, device, precision, 0);
+	Ok((dir, info))
+}
+
+/// The weights file (`model.safetensors`) of a checkpoint directory as [`read_info`] names it.
+pub fn model_file(dir: &Path) -> PathBuf {
+	dir.join(MODEL_FILE)
+}
+
+/// The model of the checkpoint in `dir` (or in `dir.old`) on `device`, without the optimizer
+/// state and error feedback: what evaluating a trained model needs.
+pub fn load_model(
+	dir: &Path,
+	device: Device,
+	precision: Precision,
+) -> Result<(CheckpointInfo, TrainableModel), CheckpointError> {
+	let (dir, info) = read_info(dir)?;
+	let model = load_weights(&dir, &info.model, device, precision)?;
+	Ok((info, model))
+}
+
+/// A model of `config` on `device` holding the weights of `dir`'s `model.safetensors`, which must
+/// name exactly the model's parameters, with their shapes.
+fn load_weights(
+	dir: &Path,
+	config: &ModelConfig,
+	device: Device,
+	precision: Precision,
+) -> Result<TrainableModel, CheckpointError> {
+	let model = TrainableModel::new(config, device, precision, 0);
 	let (weights, _) = read_safetensors(&dir.join(MODEL_FILE))?;
 	let mut weights: HashMap<String, Array> =
 		weights.into_iter().map(|a| (a.name.clone(), a)).collect();
@@ -257,6 +282,17 @@ pub fn load(
 		return Err(CheckpointError::Inconsistent(format!("unknown tensor {extra}")));
 	}
 	model.assign(&values);
+	Ok(model)
+}
+
+/// Reads the checkpoint in `dir` (or in `dir.old`, see [`Snapshot::write`]) onto `device`.
+pub fn load(
+	dir: &Path,
+	device: Device,
+	precision: Precision,
+) -> Result<Checkpoint, CheckpointError> {
+	let (dir, info) = read_info(dir)?;
+	let model = load_weights(&dir, &info.model, device, precision)?;
 
 	let (moments, meta) = read_safetensors(&dir.join(OPTIMIZER_FILE))?;
 	let steps: u64 = meta
