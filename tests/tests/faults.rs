@@ -1,5 +1,8 @@
 //! Faults a live run survives, with the real node and trainer processes:
 //! - a miner killed with SIGKILL mid-window: the window still closes, the others go on;
+//! - a miner killed with SIGKILL just after its commit landed and restarted in the same window:
+//!   it serves the committed bytes instead of training the window again (which would replace
+//!   them), its contribution is scored, and it keeps the global weights;
 //! - the same miner restarted on its state directory: it catches up to the global weights;
 //! - a miner that joins late with an empty state directory: it loads a checkpoint another miner
 //!   announced on chain, fetched over libp2p, and replays the aggregates since;
@@ -58,23 +61,31 @@ async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
 	client.sudo_add_validator(&alice, &alice.account_id()).await?;
 
 	let every = ["--checkpoint-every", "2"];
-	let bob = Trainer::start("miner", &url, "//Bob", dir.path(), &every)?;
+	let mut bob = Trainer::start("miner", &url, "//Bob", dir.path(), &every)?;
 	let mut charlie = Trainer::start("miner", &url, "//Charlie", dir.path(), &every)?;
 	let validator = Trainer::start("validator", &url, "//Alice", dir.path(), &[])?;
 	let bob_id = Signer::from_uri("//Bob")?.account_id();
 	let charlie_id = Signer::from_uri("//Charlie")?.account_id();
 
-	// Both miners commit; then Charlie dies mid-window.
+	// Both miners commit, early enough in a window to restart within it; then Charlie dies,
+	// and Bob is killed and restarted at once, right after its commit landed.
+	let blocks_per_window = u64::from(client.head().await?.blocks_per_window);
 	let both = wait_for("both miners to commit", WINDOW * 8, || async {
 		bob.check_running()?;
 		charlie.check_running()?;
-		let w = client.head().await?.window;
-		Ok((committed(&client, w, &bob_id).await? && committed(&client, w, &charlie_id).await?)
+		let head = client.head().await?;
+		let early = head.block % blocks_per_window < blocks_per_window / 2;
+		let w = head.window;
+		Ok((early
+			&& committed(&client, w, &bob_id).await?
+			&& committed(&client, w, &charlie_id).await?)
 			.then_some(w))
 	})
 	.await?;
 	charlie.kill()?;
+	bob.restart()?;
 	let killed_in = client.head().await?.window;
+	ensure!(killed_in == both, "the window ended before Bob's restart ({both} → {killed_in})");
 
 	// The window after the kill closes with Bob's commitment rated; Bob keeps committing.
 	let after = killed_in + 1;
@@ -86,6 +97,23 @@ async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
 	.await?;
 	ensure!(committed(&client, after, &bob_id).await?, "Bob stopped committing after the kill");
 	ensure!(!committed(&client, after, &charlie_id).await?, "a killed miner committed");
+	// Bob, restarted in the window it had committed in, served those bytes (no retraining) and
+	// the validator scored them.
+	let bob_entry = bob.journal().into_iter().find(|e| e["window"].as_u64() == Some(both));
+	let note = bob_entry.as_ref().and_then(|e| e["note"].as_str()).unwrap_or_default();
+	ensure!(
+		note.starts_with("committed before a restart"),
+		"Bob's journal for window {both} does not show the resumed commit: {bob_entry:?}"
+	);
+	let scored = wait_for("Bob's resumed window to close", WINDOW * 3, || async {
+		Ok(client.window_record(both).await?.and_then(|r| r.ranking))
+	})
+	.await?;
+	ensure!(
+		scored.iter().any(|e| e.miner == bob_id && e.validators > 0 && e.failures == 0),
+		"Bob's contribution of window {both}, committed before its restart, was not scored: \
+		 {scored:?}"
+	);
 
 	// Charlie restarts on its state directory and catches up.
 	charlie.restart()?;
@@ -108,7 +136,6 @@ async fn miners_survive_kills_late_joins_and_node_restarts() -> Result<()> {
 
 	// The node dies (SIGKILL) in the middle of a window and comes back on its database, on the
 	// same ports.
-	let blocks_per_window = u64::from(client.head().await?.blocks_per_window);
 	let before_kill = wait_for("the middle of a window", WINDOW * 2, || async {
 		let head = client.head().await?;
 		let into = head.block % blocks_per_window;

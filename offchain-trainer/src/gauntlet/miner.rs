@@ -23,10 +23,11 @@ use super::contribution::Contribution;
 use super::global_model::{weights_hash_of, GlobalModel};
 use super::journal::{hex, Journal, JournalEntry};
 use super::metrics::RoleMetrics;
+use super::own_contributions::OwnContributions;
 use super::peers::fetch_contribution;
 use super::replay::{
-	self, advance_to, checkpoint_bytes_of, local_checkpoint_dir, ContributionCache,
-	OwnContributions, ReplayError, Sources,
+	self, advance_to, checkpoint_bytes_of, local_checkpoint_dir, ContributionCache, ReplayError,
+	Sources,
 };
 use super::run_params::RunParams;
 use super::Window;
@@ -60,7 +61,8 @@ struct MinerState {
 	optimizer: AdamW,
 	error_feedback: ErrorFeedback,
 	stale: Option<Vec<u8>>,
-	/// Resumed from a checkpoint and not yet confirmed by a peer's (see `majority_disagrees`).
+	/// Resumed from a checkpoint older than the chain's window (so windows were replayed) and not
+	/// yet confirmed by a peer's (see `majority_disagrees`).
 	recovering: bool,
 }
 
@@ -85,6 +87,18 @@ impl ErrorFeedback {
 				Self::Host(host)
 			}
 		}
+	}
+
+	/// Starts copying the buffers to the host: in line when they are there, on the copy stream
+	/// on a GPU (later rounds do not reach the copy). Returns β and the copy.
+	fn start_host_copy(&self, copies: &HostCopies) -> Result<(f32, PendingCopy)> {
+		Ok(match self {
+			Self::Host(buffers) => (buffers.beta(), PendingCopy::Ready(buffers.arrays().to_vec())),
+			Self::Device(buffers) => (
+				buffers.beta(),
+				copies.start(&buffers.named()).context("copying the error feedback to the host")?,
+			),
+		})
 	}
 
 	/// One round on `θ − local`: the payload's wire bytes.
@@ -126,6 +140,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 
 	let state_dir = &args.peer.state_dir;
 	let own = OwnContributions::new(state_dir.join("contributions"), store_windows)?;
+	let saved = own.resume().context("reading the saved contributions")?;
 	for (window, path) in own.list()? {
 		if let Ok(bytes) = std::fs::read(&path) {
 			let _ = p2p.serve(window, bytes);
@@ -133,6 +148,21 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	}
 	let journal = Journal::new(state_dir);
 	let mut state = initial_state(&args, &setup, &params, &mut chain, &p2p, max_payload).await?;
+	// The last window whose contribution was final before a restart: it is served (and
+	// committed, if the commit had not landed), never trained again; the error feedback after it
+	// replaces the checkpoint's when newer (the checkpoint of window c holds it after c − 1).
+	let mut final_before_restart = None;
+	if let Some(saved) = saved {
+		if saved.window >= state.global.window() {
+			tracing::info!(
+				window = saved.window,
+				"error feedback from the last saved contribution"
+			);
+			state.error_feedback =
+				ErrorFeedback::new(saved.error_feedback, state.global.model(), &params.codec);
+		}
+		final_before_restart = Some(saved.window);
+	}
 	let mut cache = ContributionCache::new();
 	let mut window = state.global.window().max(chain.latest().await.head().window);
 	let mut done = 0u64;
@@ -238,19 +268,26 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		entry.seconds.insert("checkpoint".into(), checkpointing.elapsed().as_secs_f64());
 
 		let computed = Instant::now();
-		let built = build_contribution(
-			&args,
-			&setup,
-			&params,
-			&mut state,
-			&mut chain,
-			&p2p,
-			&me,
-			window,
-			&role_metrics,
-			&mut entry.seconds,
-		)
-		.await;
+		let saved = final_before_restart.take().filter(|w| *w == window).and_then(|w| own.load(w));
+		let resumed = saved.is_some();
+		let built = match saved {
+			Some(bytes) => Ok(Some((bytes, None))),
+			None => {
+				build_contribution(
+					&args,
+					&setup,
+					&params,
+					&mut state,
+					&mut chain,
+					&p2p,
+					&me,
+					window,
+					&role_metrics,
+					&mut entry.seconds,
+				)
+				.await
+			}
+		};
 		entry.seconds.insert("compute".into(), computed.elapsed().as_secs_f64());
 		drop(theta);
 		entry.global_weights = match hashing.await.map_err(|e| e.to_string()).and_then(|h| h) {
@@ -280,24 +317,65 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 			continue;
 		};
 
-		// Served and saved now; the on-chain commit is submitted in the background and
-		// journaled at the first window start that finds it included, so the loop never blocks
-		// on a block being produced (unless commits pile up: a stalled node).
+		// Served now; saved and then committed in the background, and journaled at the first
+		// window start that finds the commit included, so the loop never blocks on a block being
+		// produced (unless commits pile up: a stalled node).
 		let commit_timer = role_metrics.phase("commit");
 		let commitment = p2p.serve(window, bytes.clone())?;
-		// Saved for a restart's replay on a blocking thread: the write competes with the local
-		// checkpoint's for the disk and took up to 0.9 s in line (4 x H200 run).
-		{
-			let (own, bytes) = (own.clone(), bytes.clone());
-			tokio::task::spawn_blocking(move || {
-				if let Err(e) = own.save(window, &bytes) {
-					tracing::warn!(window, error = %e, "contribution not saved to disk");
+		let save = if resumed {
+			// Final before the restart: on chain already, or to be committed now.
+			match own_commitment(&mut chain, &me, window).await {
+				Ok(Some(hash)) => {
+					if hash == commitment.hash {
+						tracing::info!(window, "committed before the restart; serving those bytes");
+						entry.committed = Some(hex(&hash));
+						entry.committed_bytes = Some(commitment.size);
+						entry.note = Some(RESUMED_COMMITTED.into());
+					} else {
+						tracing::warn!(window, "the chain holds another commitment of ours");
+						entry.note = Some("the chain holds other bytes of ours".into());
+					}
+					journal.append(&entry);
+					window += 1;
+					done += 1;
+					continue;
 				}
-			});
-		}
+				Ok(None) => {
+					tracing::info!(
+						window,
+						"saved before the restart, not yet committed: committing"
+					);
+					entry.note = Some(RESUMED_UNCOMMITTED.into());
+				}
+				Err(e) => tracing::warn!(window, error = %e, "own commitment not read; committing"),
+			}
+			None
+		} else {
+			// Saved before the commit is submitted (see `own_contributions`): the bytes, then
+			// the error feedback after this window's compression, on a blocking thread (the
+			// write competes with the local checkpoint's for the disk; in line it took up to
+			// 0.9 s on a 4 x H200 run).
+			let (beta, error_feedback) = state.error_feedback.start_host_copy(&copies)?;
+			Some((own.clone(), bytes.clone(), beta, error_feedback))
+		};
 		let client = chain.client().await;
 		let submitter = signer.clone();
 		let submission = tokio::spawn(async move {
+			if let Some((own, bytes, beta, error_feedback)) = save {
+				// A failed save does not hold the commit back: serving this window matters
+				// more than a restart's resume (which then retrains nothing: the chain's
+				// record of the commit stops it).
+				let saved = tokio::task::spawn_blocking(move || -> Result<()> {
+					let error_feedback = error_feedback.wait()?;
+					Ok(own.save_final(window, &bytes, beta, &error_feedback)?)
+				})
+				.await;
+				match saved {
+					Ok(Ok(())) => {}
+					Ok(Err(e)) => tracing::warn!(window, error = %e, "contribution not saved"),
+					Err(e) => tracing::warn!(window, error = %e, "contribution saver failed"),
+				}
+			}
 			let submitted = Instant::now();
 			let result = client
 				.commit(&submitter, window, commitment.hash, commitment.size)
@@ -320,6 +398,22 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		p.finish(&mut chain, &me, &role_metrics, &journal, "drain").await;
 	}
 	writer.finish(&checkpoint_dir)
+}
+
+/// Journal notes of a window whose contribution was final before a restart.
+const RESUMED_COMMITTED: &str = "committed before a restart: serving the committed bytes";
+const RESUMED_UNCOMMITTED: &str = "saved before a restart: committing the saved bytes";
+
+/// The payload hash this miner committed to for `window`, if the chain holds one.
+async fn own_commitment(
+	chain: &mut ChainView,
+	me: &AccountId,
+	window: Window,
+) -> Result<Option<[u8; 32]>, ChainError> {
+	let record = chain.latest().await.window_record(window).await?;
+	Ok(record
+		.and_then(|r| r.commitments.into_iter().find(|c| &c.miner == me))
+		.map(|c| c.payload_hash.0))
 }
 
 /// Brings θ to `window`: first compares the checkpoint this miner announced last (`check`) with
@@ -421,12 +515,16 @@ async fn initial_state(
 			None => ErrorBuffers::new(params.error_feedback_beta)?,
 		};
 		let error_feedback = ErrorFeedback::new(error_feedback, &c.model, &params.codec);
+		// Only a miner that has windows to replay doubts its θ: one restarted within the window
+		// of its checkpoint holds exactly the θ it held before, and must not yield to another
+		// miner at a tie (two restarted miners that both yield would swap θs).
+		let head = chain.latest().await.head().window;
 		return Ok(MinerState {
 			global: GlobalModel::new(c.model, window, run_seed, max_payload),
 			optimizer: c.optimizer,
 			error_feedback,
 			stale: None,
-			recovering: true,
+			recovering: window < head,
 		});
 	}
 	let model = TrainableModel::new(&setup.model, setup.device, setup.precision, run_seed as i64);

@@ -16,6 +16,7 @@
 //! - [`global_model`]: the global weights, advanced by the chain-selected aggregates.
 //! - [`chain_view`]: a reconnecting chain connection and the window clock.
 //! - [`peers`]: fetching a miner's contribution, verified against its commitment.
+//! - [`own_contributions`]: a miner's saved contributions and error feedback, for restarts.
 //! - [`replay`]: bringing the global weights to a window (local checkpoint, peer checkpoint,
 //!   aggregates since).
 //! - [`evaluation`]: a validator's measurements of one contribution.
@@ -36,6 +37,7 @@ pub mod global_model;
 pub mod journal;
 pub mod metrics;
 pub mod miner;
+pub mod own_contributions;
 pub mod peers;
 pub mod replay;
 pub mod run_params;

@@ -11,17 +11,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use gauntlet_chain::types::Commitment as ChainCommitment;
 use gauntlet_chain::{AccountId, ChainAt};
 
 use crate::p2p::{Commitment, P2pHandle};
-use crate::sparseloco::{CodecConfig, Tensor as Array};
+use crate::sparseloco::Tensor as Array;
 use crate::tensor_io::{parse_safetensors, serialize_safetensors, to_tch};
 
 use super::chain_view::ChainView;
 use super::contribution::Contribution;
 use super::global_model::GlobalModel;
-use super::peers::{decode_contribution, fetch_contribution_within, miner_endpoint, FetchBudget};
+use super::own_contributions::OwnContributions;
+use super::peers::{fetch_contribution_within, miner_endpoint, FetchBudget};
 use super::run_params::RunParams;
 use super::Window;
 
@@ -51,74 +51,6 @@ pub enum ReplayError {
 	/// A checkpoint does not fit the model.
 	#[error("checkpoint: {0}")]
 	Checkpoint(String),
-}
-
-/// The contributions this peer served, kept on disk so a restarted miner serves them again and
-/// can replay its own part of past aggregates (`<dir>/<window>.bin`).
-#[derive(Clone, Debug)]
-pub struct OwnContributions {
-	dir: PathBuf,
-	keep: u64,
-}
-
-impl OwnContributions {
-	/// Contributions under `dir`, keeping the last `keep` windows.
-	pub fn new(dir: PathBuf, keep: u64) -> std::io::Result<Self> {
-		std::fs::create_dir_all(&dir)?;
-		Ok(Self { dir, keep: keep.max(1) })
-	}
-
-	fn path(&self, window: Window) -> PathBuf {
-		self.dir.join(format!("{window}.bin"))
-	}
-
-	/// Saves the bytes served for `window` and drops windows older than the bound.
-	pub fn save(&self, window: Window, bytes: &[u8]) -> std::io::Result<()> {
-		crate::atomic_file::write(&self.path(window), bytes)?;
-		for (w, _) in self.list()? {
-			if w + self.keep <= window {
-				std::fs::remove_file(self.path(w))?;
-			}
-		}
-		Ok(())
-	}
-
-	/// The bytes served for `window`, if kept.
-	pub fn load(&self, window: Window) -> Option<Vec<u8>> {
-		std::fs::read(self.path(window)).ok()
-	}
-
-	/// The contribution served for `window`, if kept: decoded for `global` when its bytes are
-	/// the ones `commitment` (this peer's, read from the chain) hashes.
-	pub fn contribution(
-		&self,
-		window: Window,
-		commitment: &ChainCommitment,
-		global: &GlobalModel,
-		codec: &CodecConfig,
-	) -> Option<Result<Contribution, String>> {
-		let bytes = self.load(window)?;
-		if Commitment::of(&bytes).hash != commitment.payload_hash.0 {
-			return Some(Err("own bytes differ".into()));
-		}
-		Some(decode_contribution(&bytes, global, codec).map_err(|e| e.to_string()))
-	}
-
-	/// Every kept window and its file, oldest first.
-	pub fn list(&self) -> std::io::Result<Vec<(Window, PathBuf)>> {
-		let mut out = Vec::new();
-		for entry in std::fs::read_dir(&self.dir)? {
-			let path = entry?.path();
-			let window =
-				path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<Window>().ok());
-			if let (Some(window), Some("bin")) = (window, path.extension().and_then(|e| e.to_str()))
-			{
-				out.push((window, path));
-			}
-		}
-		out.sort();
-		Ok(out)
-	}
 }
 
 /// What replaying one window did.
@@ -475,23 +407,4 @@ pub async fn majority_disagrees(
 /// Where a peer keeps its own resumable checkpoint.
 pub fn local_checkpoint_dir(state_dir: &Path) -> PathBuf {
 	state_dir.join("checkpoint")
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn own_contributions_keep_the_last_windows_and_list_them_in_order() {
-		let dir = tempfile::tempdir().unwrap();
-		let own = OwnContributions::new(dir.path().join("c"), 2).unwrap();
-		own.save(3, b"three").unwrap();
-		own.save(4, b"four").unwrap();
-		std::fs::write(dir.path().join("c/notes.txt"), b"ignored").unwrap();
-		assert_eq!(own.list().unwrap().iter().map(|(w, _)| *w).collect::<Vec<_>>(), vec![3, 4]);
-		own.save(5, b"five").unwrap();
-		assert_eq!(own.list().unwrap().iter().map(|(w, _)| *w).collect::<Vec<_>>(), vec![4, 5]);
-		assert_eq!(own.load(3), None);
-		assert_eq!(own.load(5).as_deref(), Some(&b"five"[..]));
-	}
 }
