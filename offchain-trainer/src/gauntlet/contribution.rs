@@ -90,6 +90,12 @@ impl Contribution {
 		out
 	}
 
+	/// Bytes of a contribution with a `sample_len` weight sample and a payload of at most
+	/// `max_payload` bytes.
+	pub fn max_encoded_len(sample_len: usize, max_payload: usize) -> usize {
+		HEADER_LEN.saturating_add(4 * sample_len).saturating_add(max_payload)
+	}
+
 	/// Serialises this contribution.
 	pub fn encode(&self) -> Vec<u8> {
 		Self::encode_parts(&self.sample, &self.payload_wire)

@@ -85,6 +85,13 @@ impl GlobalModel {
 		self.positions.sample(self.model.params())
 	}
 
+	/// The most bytes a valid contribution for this model under `codec` can take: what a fetch
+	/// budget counts at most for one commitment, whatever size the miner committed to.
+	pub fn max_contribution_bytes(&self, codec: &CodecConfig) -> u64 {
+		let payload = Payload::max_encoded_len(&self.shapes, codec);
+		super::contribution::Contribution::max_encoded_len(self.sample_len(), payload) as u64
+	}
+
 	/// Whether `payload` fits this model and the run's codec settings (names, shapes, k, bins):
 	/// a contribution that does not is left out of the aggregate by every peer alike.
 	pub fn check(&self, payload: &Payload, codec: &CodecConfig) -> Result<(), CodecError> {

@@ -116,12 +116,16 @@ impl FetchBudget {
 		self.floor + std::time::Duration::from_secs_f64(transfer)
 	}
 
-	/// The deadline for fetching `set` at once.
+	/// The deadline for fetching `set` at once. Each commitment counts its committed size up to
+	/// `max_each`, the most a valid contribution can take ([`GlobalModel::max_contribution_bytes`]):
+	/// a miner that commits to a huge size cannot stretch everyone's deadline (at 500 Mb/s a 2 GiB
+	/// commitment would add 51 s), and the fetch refuses bytes beyond the commitment anyway.
 	pub fn for_set<'c>(
 		&self,
 		set: impl IntoIterator<Item = &'c ChainCommitment>,
+		max_each: u64,
 	) -> std::time::Duration {
-		self.deadline(set.into_iter().map(|c| c.payload_size).sum())
+		self.deadline(set.into_iter().map(|c| c.payload_size.min(max_each)).sum())
 	}
 }
 
@@ -170,6 +174,28 @@ pub async fn miner_endpoint(
 mod tests {
 	use super::FetchBudget;
 	use std::time::Duration;
+
+	#[test]
+	fn a_huge_commitment_counts_only_what_a_valid_contribution_can_take() {
+		use gauntlet_chain::types::{Commitment, Hash32};
+		let commitment = |size| Commitment {
+			miner: gauntlet_chain::AccountId([7; 32]),
+			payload_hash: Hash32([0; 32]),
+			payload_size: size,
+			committed_at: 1,
+		};
+		let budget = FetchBudget::new(6, Some(500.0));
+		let largest = 29_000_000;
+		let honest = [commitment(largest), commitment(largest)];
+		// One miner commits to 2 GiB: without the cap the set's deadline grows by 51 s.
+		let inflated = [commitment(largest), commitment(2 << 30)];
+		assert!(
+			budget.deadline(largest + (2 << 30))
+				> budget.for_set(&honest, largest) + Duration::from_secs(50)
+		);
+		assert_eq!(budget.for_set(&inflated, largest), budget.for_set(&honest, largest));
+		assert_eq!(budget.for_set(&honest, largest), budget.deadline(2 * largest));
+	}
 
 	#[test]
 	fn the_deadline_grows_with_the_set_at_the_download_cap() {

@@ -134,7 +134,9 @@ pub async fn advance_to(
 		let mut payloads = Vec::with_capacity(set.len());
 		let mut wires = Vec::with_capacity(set.len());
 		let mut uploaded = Vec::with_capacity(set.len());
-		let deadline = fetch.for_set(record.commitments.iter().filter(|c| set.contains(&c.miner)));
+		let largest = global.max_contribution_bytes(&params.codec);
+		let deadline =
+			fetch.for_set(record.commitments.iter().filter(|c| set.contains(&c.miner)), largest);
 		let fetches = set.iter().map(|miner| {
 			let commitment = record.commitments.iter().find(|c| &c.miner == miner);
 			let cached = cache.remove(&(window, *miner));
@@ -233,7 +235,8 @@ pub async fn wait_prefetching(
 		if let Some(w) = previous.filter(|&w| new_block && at.head().window == w) {
 			if let Ok(Some(record)) = at.window_record(w).await {
 				// Every commitment seen is fetched at once: they share the link.
-				let deadline = sources.fetch.for_set(&record.commitments);
+				let largest = global.max_contribution_bytes(&params.codec);
+				let deadline = sources.fetch.for_set(&record.commitments, largest);
 				for c in record.commitments {
 					if Some(&c.miner) == sources.me {
 						// This peer's own contribution: from its saved bytes (once the write has

@@ -232,7 +232,8 @@ async fn score_window(
 		return Ok(Vec::new());
 	}
 	let fetch_timer = role_metrics.phase("fetch");
-	let deadline = args.peer.fetch_budget().for_set(&chosen);
+	let largest = global.max_contribution_bytes(&params.codec);
+	let deadline = args.peer.fetch_budget().for_set(&chosen, largest);
 	let fetched = futures::future::join_all(chosen.iter().map(|c| async move {
 		let fetched =
 			fetch_contribution_within(deadline, p2p, at, window, c, global, &params.codec).await;

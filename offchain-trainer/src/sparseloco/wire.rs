@@ -39,12 +39,13 @@ use std::collections::HashSet;
 
 use super::chunking::{view_2d, ChunkGeometry};
 use super::codec::{check_entries, check_header, CompressedTensor, Payload};
-use super::config::MAX_BINS;
+use super::config::{CodecConfig, MAX_BINS};
 use super::error::WireError;
 use super::packing::{
 	pack_codes, pack_indices, packed_codes_len, packed_indices_len, unpack_codes, unpack_indices,
 };
 use super::tensor::{Tensor, MAX_RANK};
+use super::topk::effective_k;
 
 /// The four bytes every payload starts with.
 pub const MAGIC: [u8; 4] = *b"SLCO";
@@ -191,6 +192,24 @@ impl RecordHeader<'_> {
 }
 
 impl Payload {
+	/// The most bytes a payload for `model` that conforms to `config` can take on the wire:
+	/// every tensor present, every chunk keeping its `k` entries. A commitment to more bytes
+	/// cannot be a valid payload of the run, so a peer's fetch budget never counts more.
+	pub fn max_encoded_len(model: &[Tensor], config: &CodecConfig) -> usize {
+		let records = model.iter().map(|t| {
+			let geometry = ChunkGeometry::for_shape(&t.shape, config.chunk_target);
+			let k = effective_k(config.topk, geometry.chunk_len());
+			let kept = geometry.num_chunks().saturating_mul(k);
+			RECORD_FIXED_BYTES
+				+ t.name.len()
+				+ 4 * t.shape.len()
+				+ 4 * usize::from(config.bins)
+				+ packed_codes_len(kept)
+				+ index_stream_len(&geometry, k, kept).unwrap_or(usize::MAX)
+		});
+		records.fold(PAYLOAD_HEADER_BYTES, usize::saturating_add)
+	}
+
 	/// Bytes [`Self::encode`] produces.
 	pub fn encoded_len(&self) -> usize {
 		PAYLOAD_HEADER_BYTES
@@ -399,8 +418,32 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
 	use super::super::codec::compress_tensor;
-	use super::super::config::CodecConfig;
 	use super::*;
+
+	#[test]
+	fn max_encoded_len_bounds_every_conforming_payload_and_is_reached() {
+		let cfg = CodecConfig::default();
+		// Distinct magnitudes: every chunk keeps exactly k entries, so the bound is met.
+		let model: Vec<Tensor> = [vec![128, 64], vec![67], vec![], vec![3, 5, 64], vec![4096]]
+			.into_iter()
+			.enumerate()
+			.map(|(i, shape)| {
+				let n: usize = shape.iter().product();
+				let data = (0..n).map(|j| (j as f32 + 1.0) * if j % 2 == 0 { 1.0 } else { -0.5 });
+				Tensor::new(format!("t{i}"), shape, data.collect()).unwrap()
+			})
+			.collect();
+		let full = Payload::compress(&model, &cfg).unwrap();
+		assert_eq!(full.encode().len(), Payload::max_encoded_len(&model, &cfg));
+		// A payload that omits tensors is smaller; so is one under a smaller top-k.
+		let partial = Payload::compress(&model[..2], &cfg).unwrap();
+		assert!(partial.encode().len() < Payload::max_encoded_len(&model, &cfg));
+		let fewer = CodecConfig { topk: 8, ..cfg };
+		assert!(
+			Payload::compress(&model, &fewer).unwrap().encode().len()
+				< Payload::max_encoded_len(&model, &cfg)
+		);
+	}
 
 	fn sample() -> Payload {
 		let cfg = CodecConfig::default();
