@@ -6,13 +6,16 @@
 #
 #   scripts/devnet.sh [--windows N] [--device cpu|cuda] [--model tiny|small|124m|1b]
 #                     [--block-time MS] [--data corpora|synthetic] [--keep-running]
+#                     [--rpc-port P] [--p2p-port P] [--no-build]
 #
 # Everything a run writes (node and trainer logs, journals, checkpoints) goes under
-# $GAUNTLET_HOME/devnet/<time>/. The node's RPC is ws://127.0.0.1:9944.
+# $GAUNTLET_HOME/devnet/<time>/. The node's RPC is ws://127.0.0.1:9944 (--rpc-port). --no-build
+# skips setup and the build, for callers that just did both (the test command's devnet test).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-windows=6 device=cpu model=tiny block_time=2000 data=corpora keep=0
+windows=6 device=cpu model=tiny block_time=2000 data=corpora keep=0 rpc_port=9944 p2p_port=30333
+build=1
 while (($#)); do
 	case "$1" in
 		--windows) windows="$2"; shift 2 ;;
@@ -21,24 +24,27 @@ while (($#)); do
 		--block-time) block_time="$2"; shift 2 ;;
 		--data) data="$2"; shift 2 ;;
 		--keep-running) keep=1; shift ;;
-		-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+		--rpc-port) rpc_port="$2"; shift 2 ;;
+		--p2p-port) p2p_port="$2"; shift 2 ;;
+		--no-build) build=0; shift ;;
+		-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 		*) echo "devnet.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
 [[ "$windows" =~ ^[1-9][0-9]*$ ]] || { echo "devnet.sh: --windows must be a positive integer" >&2; exit 2; }
 
-bash "$ROOT/scripts/setup.sh"
+if ((build)); then bash "$ROOT/scripts/setup.sh"; fi
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 # The same command as the tests use: one feature set, one compile of the tree.
-cargo build --release --locked --workspace --all-targets
+if ((build)); then cargo build --release --locked --workspace --all-targets; fi
 
-bin="$CARGO_TARGET_DIR/release"
-run_dir="$GAUNTLET_HOME/devnet/$(date +%Y%m%d-%H%M%S)"
+bin="${DEVNET_BIN_DIR:-$CARGO_TARGET_DIR/release}"
+run_dir="${GAUNTLET_DEVNET_DIR:-$GAUNTLET_HOME/devnet}/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$run_dir"
 chmod 700 "$run_dir"
-url="ws://127.0.0.1:9944"
+url="ws://127.0.0.1:$rpc_port"
 say() { printf '\033[1;32m[devnet]\033[0m %s\n' "$*"; }
 
 pids=()
@@ -55,7 +61,7 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-"$bin/gauntlet-node" --dev --tmp --rpc-port 9944 --dev-block-time "$block_time" \
+"$bin/gauntlet-node" --dev --tmp --rpc-port "$rpc_port" --port "$p2p_port" --dev-block-time "$block_time" \
 	>"$run_dir/node.log" 2>&1 &
 pids+=($!)
 say "gauntlet-node --dev (block time ${block_time} ms, log $run_dir/node.log)"
