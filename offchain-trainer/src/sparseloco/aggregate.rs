@@ -537,16 +537,34 @@ mod tests {
 				})
 				.collect();
 			let got = aggregate(&model, &payloads, &MEAN).unwrap();
+			// And through `gauntlet-trainer aggregate`'s path: payload files in, safetensors out.
+			let dir = tempfile::tempdir().unwrap();
+			let inputs: Vec<_> = payloads
+				.iter()
+				.enumerate()
+				.map(|(i, p)| {
+					let path = dir.path().join(format!("{i}.bin"));
+					std::fs::write(&path, p.encode()).unwrap();
+					path
+				})
+				.collect();
+			let output = dir.path().join("agg.safetensors");
+			crate::payload_file::aggregate_files(&inputs, &output, AggregationRule::Mean).unwrap();
+			let (written, _) = crate::tensor_io::read_safetensors(&output).unwrap();
 			for (i, m) in model.iter().enumerate() {
 				let cs: Vec<&CompressedTensor> =
 					payloads.iter().map(|p| p.get(&m.name).unwrap()).collect();
 				let want = templar_batch_decompress(m.numel(), &cs);
-				for (g, w) in got[i].data.iter().zip(&want) {
-					assert!(
-						(g - w).abs() <= 1e-6 * w.abs().max(1e-3),
-						"{peers} peers, {}: {g} vs {w}",
-						m.name
-					);
+				let file = written.iter().find(|t| t.name == m.name).unwrap();
+				assert_eq!(file.shape, m.shape);
+				for (got, from) in [(&got[i].data, "aggregate"), (&file.data, "the file")] {
+					for (g, w) in got.iter().zip(&want) {
+						assert!(
+							(g - w).abs() <= 1e-6 * w.abs().max(1e-3),
+							"{peers} peers, {} from {from}: {g} vs {w}",
+							m.name
+						);
+					}
 				}
 			}
 		}
