@@ -58,6 +58,20 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
 	cargo install --locked cargo-nextest
 fi
 
+# --- cargo-fuzz and nightly, only when fuzzing is asked for (scripts/fuzz.sh sets
+# GAUNTLET_SETUP_FUZZ=1; `setup.sh --fuzz` does the same), so CI's cold setup does not pay for it.
+if [ "${GAUNTLET_SETUP_FUZZ:-0}" = 1 ] || [[ " $* " == *" --fuzz "* ]]; then
+	if ! rustup toolchain list | grep -q '^nightly'; then
+		step "rustup toolchain install nightly (cargo fuzz needs -Zsanitizer)"
+		rustup toolchain install --profile minimal nightly
+	fi
+	if ! command -v cargo-fuzz >/dev/null 2>&1; then
+		step "cargo install cargo-fuzz"
+		cargo install --locked cargo-fuzz
+	fi
+	step "$(cargo fuzz --version 2>/dev/null), $(rustc +nightly --version)"
+fi
+
 # --- Python venv with PyTorch: tch builds and links against it (LIBTORCH_USE_PYTORCH=1) ---------
 if ! "$GAUNTLET_VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
 	step "python venv $GAUNTLET_VENV with torch==$TORCH_VERSION (about 1 min, 4.6 GB)"

@@ -233,14 +233,27 @@ pub fn read_info(dir: &Path) -> Result<(PathBuf, CheckpointInfo), CheckpointErro
 	let dir = complete(dir);
 	let config_path = dir.join(CONFIG_FILE);
 	let text = std::fs::read_to_string(&config_path).map_err(io_error(&config_path))?;
-	let info: CheckpointInfo = serde_json::from_str(&text)?;
+	Ok((dir, parse_info(text.as_bytes())?))
+}
+
+/// A checkpoint's `config.json` from its bytes, as [`read_info`] reads it: a typed error for
+/// bytes that are not JSON of a [`CheckpointInfo`] or name another format version. The bytes-level
+/// entry point the checkpoint fuzz target drives (`fuzz/fuzz_targets/checkpoint_load.rs`).
+pub fn parse_info(json: &[u8]) -> Result<CheckpointInfo, CheckpointError> {
+	let info: CheckpointInfo = serde_json::from_slice(json)?;
 	if info.format_version != CHECKPOINT_VERSION {
 		return Err(CheckpointError::Inconsistent(format!(
 			"format version {} (this build reads {CHECKPOINT_VERSION})",
 			info.format_version
 		)));
 	}
-	Ok((dir, info))
+	// A model configuration the trainer would divide by (n_heads = 0) or hand to libtorch with
+	// negative sizes is refused here, as a typed error (found by fuzzing: `eval` and `export`
+	// panicked on such a config.json).
+	info.model
+		.validate()
+		.map_err(|e| CheckpointError::Inconsistent(format!("model configuration: {e}")))?;
+	Ok(info)
 }
 
 /// The weights file (`model.safetensors`) of a checkpoint directory as [`read_info`] names it.
@@ -326,4 +339,23 @@ pub fn load(
 		None => None,
 	};
 	Ok(Checkpoint { info, model, optimizer, error_feedback })
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_config_the_model_cannot_have_is_a_typed_error() {
+		let json = std::fs::read(concat!(
+			env!("CARGO_MANIFEST_DIR"),
+			"/../fuzz/artifacts/checkpoint_load/n-heads-zero.config.json"
+		))
+		.unwrap();
+		let refused = parse_info(&json);
+		assert!(
+			matches!(&refused, Err(CheckpointError::Inconsistent(m)) if m.contains("model configuration")),
+			"{refused:?}"
+		);
+	}
 }
