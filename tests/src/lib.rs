@@ -226,7 +226,8 @@ pub struct Trainer {
 
 impl Trainer {
 	/// Starts `gauntlet-trainer <role> --node <node_url> --suri <suri> --state-dir <dir>/<name>`
-	/// with the small, single-threaded CPU settings the end-to-end tests use, plus `extra`.
+	/// with the small, single-threaded CPU settings the end-to-end tests use (synthetic text,
+	/// unless `extra` names `--data` itself), plus `extra`.
 	pub fn start(
 		role: &str,
 		node_url: &str,
@@ -244,14 +245,15 @@ impl Trainer {
 			suri.into(),
 			"--state-dir".into(),
 			state_dir.display().to_string(),
-			"--data".into(),
-			"synthetic".into(),
 			// Miners one libtorch thread each (up to eight share two cores); the validator both
 			// cores, which it has to itself whenever the niced miners let it (below): measured on
 			// two cores, one thread took 17–23 s to evaluate eight contributions.
 			"--threads".into(),
 			if role == "miner" { "1" } else { "2" }.into(),
 		];
+		if !extra.contains(&"--data") {
+			args.extend(["--data".to_string(), "synthetic".to_string()]);
+		}
 		args.extend(extra.iter().map(|s| s.to_string()));
 		let log_path = dir.join(format!("{role}-{name}.log"));
 		let mut trainer = Self {
