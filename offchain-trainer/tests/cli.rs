@@ -2,22 +2,13 @@
 //! Needs libtorch on LD_LIBRARY_PATH (scripts/env.sh sets it).
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use offchain_trainer::sparseloco::{CodecConfig, Payload, Tensor as Array};
 use offchain_trainer::tensor_io::{read_safetensors, write_safetensors};
 
-fn trainer(args: &[&str]) -> Output {
-	Command::new(env!("CARGO_BIN_EXE_gauntlet-trainer"))
-		.args(args)
-		.output()
-		.expect("gauntlet-trainer runs (is LD_LIBRARY_PATH set by scripts/env.sh?)")
-}
-
-fn arg(p: &Path) -> &str {
-	p.to_str().expect("utf-8 temp path")
-}
+mod common;
+use common::{arg, trainer};
 
 /// Deterministic values with a spread of magnitudes (no RNG crate needed).
 fn values(n: usize, seed: u32) -> Vec<f32> {

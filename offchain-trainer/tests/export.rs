@@ -4,22 +4,13 @@
 //! Needs libtorch on LD_LIBRARY_PATH (scripts/env.sh sets it).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use offchain_trainer::model::{ModelConfig, Precision};
 use offchain_trainer::training::checkpoint::{self, CheckpointInfo, CHECKPOINT_VERSION};
 use offchain_trainer::training::{AdamW, TrainConfig, TrainableModel};
 
-fn trainer(args: &[&str]) -> Output {
-	Command::new(env!("CARGO_BIN_EXE_gauntlet-trainer"))
-		.args(args)
-		.output()
-		.expect("gauntlet-trainer runs (is LD_LIBRARY_PATH set by scripts/env.sh?)")
-}
-
-fn arg(p: &Path) -> &str {
-	p.to_str().expect("utf-8 temp path")
-}
+mod common;
+use common::{arg, trainer};
 
 /// The `tiny` model at θ₀ of run seed 5, saved as a miner saves its checkpoint.
 fn tiny_checkpoint(dir: &Path) {
