@@ -131,7 +131,10 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations the next runtime upgrade runs (each checks the pallet's storage version,
 /// so one that already ran does nothing).
-pub type Migrations = (pallet_gauntlet::migrations::v1::MigrateV0ToV1<Runtime>,);
+pub type Migrations = (
+	pallet_gauntlet::migrations::v1::MigrateV0ToV1<Runtime>,
+	pallet_gauntlet::migrations::v2::MigrateV1ToV2<Runtime>,
+);
 
 /// Executive: dispatches to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -78,6 +78,12 @@ fn score(i: u32) -> MinerScore {
 		sync_score: FixedI64::from_inner(ONE),
 		copy_suspected: false,
 		failure: None,
+		losses: EvaluationLosses {
+			own_before: FixedI64::from_inner(5 * ONE),
+			own_after: FixedI64::from_inner(4 * ONE),
+			random_before: FixedI64::from_inner(5 * ONE),
+			random_after: FixedI64::from_inner(4 * ONE + 500_000_000),
+		},
 	}
 }
 
@@ -87,8 +93,21 @@ fn score_list<T: Config>(miners: &[T::AccountId]) -> ScoreList<T> {
 	BoundedVec::truncate_from(list)
 }
 
+/// `v` validators, every one of them assigned to every miner of `window` (the worst case of the
+/// assignment check and of the close), and the window's seed drawn.
+fn seed_window<T: Config>(window: Window, v: u32) -> Vec<T::AccountId> {
+	let validators = set_validators::<T>(v);
+	let mut config = CurrentRunConfig::<T>::get();
+	config.scorers_per_miner = T::MaxValidators::get();
+	config.min_scorers = 1;
+	CurrentRunConfig::<T>::put(config);
+	Gauntlet::<T>::draw_seed(window, frame_system::Pallet::<T>::block_number());
+	validators
+}
+
 /// `n` miners committed in window 1 (and announced checkpoints if `announce`), and `v`
-/// validators scored all of them during window 2. The chain is left at window 2.
+/// validators, each assigned to all of them, committed and revealed scores for all of them.
+/// The chain is left at window 3.
 fn populate_window<T: Config>(n: u32, v: u32, announce: bool) -> Window {
 	let miners = register_miners::<T>(n);
 	go_to_window::<T>(1);
@@ -100,12 +119,22 @@ fn populate_window<T: Config>(n: u32, v: u32, announce: bool) -> Window {
 		}
 	}
 	go_to_window::<T>(2);
-	for validator in set_validators::<T>(v) {
+	let validators = seed_window::<T>(1, v);
+	let salt = [7u8; 32];
+	let theta = [9u8; 32];
+	let scores = score_list::<T>(&miners);
+	for validator in &validators {
+		let commitment = assignment::score_commitment(1, validator, &theta, &scores, &salt);
+		let origin = RawOrigin::Signed(validator.clone()).into();
+		assert!(Gauntlet::<T>::commit_scores(origin, 1, commitment).is_ok());
+	}
+	go_to_window::<T>(3);
+	for validator in validators {
 		if miners.is_empty() {
 			break;
 		}
 		let origin = RawOrigin::Signed(validator).into();
-		assert!(Gauntlet::<T>::submit_scores(origin, 1, score_list::<T>(&miners)).is_ok());
+		assert!(Gauntlet::<T>::reveal_scores(origin, 1, theta, scores.clone(), salt).is_ok());
 	}
 	1
 }
@@ -208,17 +237,34 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn submit_scores(n: Linear<1, { T::MaxMiners::get() }>) {
+	fn commit_scores() {
+		go_to_window::<T>(2);
+		let validators = set_validators::<T>(T::MaxValidators::get());
+		let validator = validators.last().cloned().unwrap_or_else(|| account("v", 0, SEED));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(validator.clone()), 1, [5; 32]);
+
+		assert!(ScoreCommits::<T>::contains_key(1, &validator));
+	}
+
+	#[benchmark]
+	fn reveal_scores(n: Linear<1, { T::MaxMiners::get() }>) {
 		let miners = register_miners::<T>(n);
 		go_to_window::<T>(1);
 		commit_all::<T>(&miners, 1);
 		go_to_window::<T>(2);
-		let validators = set_validators::<T>(T::MaxValidators::get());
+		let validators = seed_window::<T>(1, T::MaxValidators::get());
 		let validator = validators.last().cloned().unwrap_or_else(|| account("v", 0, SEED));
 		let scores = score_list::<T>(&miners);
+		let (theta, salt) = ([9u8; 32], [7u8; 32]);
+		let commitment = assignment::score_commitment(1, &validator, &theta, &scores, &salt);
+		let origin = RawOrigin::Signed(validator.clone()).into();
+		assert!(Gauntlet::<T>::commit_scores(origin, 1, commitment).is_ok());
+		go_to_window::<T>(3);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(validator.clone()), 1, scores);
+		_(RawOrigin::Signed(validator.clone()), 1, theta, scores, salt);
 
 		assert!(Scores::<T>::contains_key(1, &validator));
 	}
@@ -286,6 +332,20 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn draw_seed() {
+		set_validators::<T>(T::MaxValidators::get());
+		go_to_window::<T>(2);
+		let block = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Gauntlet::<T>::draw_seed(1, block);
+		}
+
+		assert!(WindowSeeds::<T>::contains_key(1));
+	}
+
+	#[benchmark]
 	fn activate_run_config() {
 		PendingRunConfig::<T>::put(ScheduledRunConfig {
 			effective_window: 1,
@@ -305,7 +365,8 @@ mod benchmarks {
 		n: Linear<0, { T::MaxMiners::get() }>,
 		v: Linear<0, { T::MaxValidators::get() }>,
 	) {
-		// A closed window with n commitments, announcements and snapshots and v submissions.
+		// A closed window with n commitments, announcements and snapshots, v commitments and
+		// reveals, a seed and an outcome.
 		let window = populate_window::<T>(n, v, true);
 		Gauntlet::<T>::select_aggregation_set(window);
 		Gauntlet::<T>::close_window(window);

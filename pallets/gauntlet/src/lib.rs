@@ -7,10 +7,15 @@
 //! - **Commitments.** Each window a miner commits to the payload it serves (hash and size), so a
 //!   validator can check the bytes it fetched against what the miner promised. Validators and
 //!   miners announce checkpoints the same way, for late joiners.
-//! - **Scores.** During window W+1 each validator submits its measurements of W's committers.
-//! - **Window close.** At the first block of window W+2 the chain takes the median of the
-//!   validators' scores per miner, ranks the miners, applies one Plackett-Luce update, updates
-//!   the binary-indicator moving average and recomputes every miner's final weight.
+//! - **Scores, committed then revealed.** During window W+1 each validator evaluates the W
+//!   committers the chain assigned to it and commits to its scores (a hash); during W+2 it
+//!   reveals them with the salt. No one can copy or answer another validator's scores, since
+//!   they are sealed until every commitment is in.
+//! - **Window close.** At the first block of window W+3 the chain takes, per miner, the median
+//!   of the revealed scores of its assigned validators, rates the miners that reached the
+//!   quorum with one Plackett-Luce update, updates the binary-indicator moving average,
+//!   recomputes every miner's final weight, and anchors the θ the revealing validators
+//!   evaluated against.
 //! - **History.** Per-window records and per-miner rating snapshots are kept for
 //!   `HistoryWindows` closed windows, then pruned (one window per block at most).
 //! - **Run configuration.** The hyperparameters every peer shares live in [`CurrentRunConfig`];
@@ -19,28 +24,44 @@
 //! ## Time
 //! `window = block / blocks_per_window`, where `blocks_per_window` comes from the genesis run
 //! configuration and never changes (changing it would renumber windows), stored in
-//! [`BlocksPerWindow`]. At the first block of window X, `on_initialize` does, in this order:
-//! 1. close window X−2 (scores for it were accepted throughout X−1);
-//! 2. select the aggregation set of window X−1 (its commitments are final, and the ratings
-//!    include the close of X−2);
+//! [`BlocksPerWindow`]. Window W's timeline:
+//!
+//! ```text
+//! W     miners train on θ_W and commit to their payloads            (commit)
+//! W+1   first block: W's aggregation set is selected and W's seed drawn; every committed
+//!       miner gets its scorers from the seed. Validators evaluate and commit_scores(W)
+//! W+2   validators reveal_scores(W) (checked against their commitment and the assignment)
+//! W+3   first block: W closes with the revealed scores only
+//! ```
+//!
+//! At the first block of window X, `on_initialize` does, in this order:
+//! 1. close window X−3 (its reveals were accepted throughout X−1);
+//! 2. select the aggregation set of window X−1 and draw its seed (its commitments are final);
 //! 3. activate a run configuration scheduled for X;
 //! 4. prune the oldest stored window once more than `HistoryWindows` windows are closed.
 //!
 //! Each step handles at most one window per block; a cursor ([`Cursor`]) catches up block by
 //! block if ever behind. Every step is bounded by `MaxMiners` and `MaxValidators`.
 //!
-//! ## Closing window W (first block of W+2)
-//! - Per miner, each field is the *lower median* over the validators that scored it (the
-//!   ⌈n/2⌉-th smallest), so a strict majority is needed to lift a value. The ranking score is
-//!   the gradient score, or [`WORST_SCORE`] from a validator that flagged a copy or a failure:
-//!   a majority of such flags ranks the miner last.
-//! - Rated are the miners that committed in W, got at least one score and are still
-//!   registered. Committers without any score are not rated (their state is untouched). One
-//!   Plackett-Luce update (β, τ of the run config) runs over the rated miners; with a single
-//!   rated miner there is no game, so only its moving average and sync change.
+//! ## Closing window W (first block of W+3)
+//! - Only revealed scores count, each from a validator assigned to that miner ([`assignment`]).
+//!   A commitment never revealed stays on record as such ([`ScoreCommits`]).
+//! - A committed miner is rated only if at least the window's quorum of its assigned
+//!   validators revealed a score for it (`min(min_scorers, scorers_per_miner, validators)`);
+//!   otherwise it is listed in the window's outcome as below quorum and its state is untouched.
+//! - Per miner, each field is the *lower median* over its revealed scores (the ⌈n/2⌉-th
+//!   smallest), so a strict majority is needed to lift a value. The ranking score is the
+//!   gradient score, or [`WORST_SCORE`] from a validator that flagged a copy or a failure: a
+//!   majority of such flags ranks the miner last.
+//! - One Plackett-Luce update (β, τ of the run config) runs over the rated miners that are
+//!   still registered; with a single rated miner there is no game, so only its moving average
+//!   and sync change.
 //! - Rated miners: `binary_ma ← binary_ma + α·(median indicator − binary_ma)`, `sync ← median`.
 //! - Every registered miner: `w = max(0, μ − 3σ) × max(0, binary_ma) × sync`, final weight
 //!   `w² / Σ w²` (all zero if every `w` is zero).
+//! - The canonical θ of W ([`WindowOutcomes`]) is the θ hash that a strict majority of the
+//!   revealing validators evaluated against, if one exists; peers load only checkpoints whose
+//!   hash is canonical.
 //! - The ranking ([`Rankings`]) and each rated miner's snapshot ([`RatingHistory`]) are stored.
 //!
 //! ## Panics
@@ -53,6 +74,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod assignment;
 pub mod migrations;
 pub mod ratings;
 pub mod scoring;
@@ -97,9 +119,14 @@ pub mod pallet {
 	pub type Multiaddr<T> = BoundedVec<u8, <T as Config>::MaxMultiaddrLen>;
 	/// The multiaddrs a miner serves payloads on.
 	pub type Multiaddrs<T> = BoundedVec<Multiaddr<T>, <T as Config>::MaxMultiaddrs>;
-	/// One validator's submission: a score per miner.
+	/// One validator's scores of a window: a score per assigned miner.
 	pub type ScoreList<T> =
 		BoundedVec<(<T as frame_system::Config>::AccountId, MinerScore), <T as Config>::MaxMiners>;
+	/// The validators a seed assigns from.
+	pub type ValidatorList<T> =
+		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxValidators>;
+	/// A window's seed as stored.
+	pub type StoredWindowSeed<T> = WindowSeed<ValidatorList<T>, BlockNumberFor<T>>;
 	/// A set of miners of one window.
 	pub type MinerList<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxMiners>;
@@ -132,8 +159,9 @@ pub mod pallet {
 	}
 
 	/// The storage layout's version: 1 added the run configuration's aggregation rule
-	/// ([`crate::migrations::v1`]).
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// ([`crate::migrations::v1`]); 2 committed and revealed scores with their losses, seeds,
+	/// the quorum and the canonical θ ([`crate::migrations::v2`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -242,12 +270,41 @@ pub mod pallet {
 		CheckpointAnnouncement<BlockNumberFor<T>>,
 	>;
 
-	/// Each validator's scores by scored window (at most `MaxValidators` submissions per window).
+	/// Each validator's score commitment by scored window (at most `MaxValidators` per window),
+	/// marked when revealed.
 	#[pallet::storage]
-	pub type Scores<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, Window, Blake2_128Concat, T::AccountId, ScoreList<T>>;
+	pub type ScoreCommits<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		Window,
+		Blake2_128Concat,
+		T::AccountId,
+		ScoreCommit<BlockNumberFor<T>>,
+	>;
 
-	/// How many commitments, announcements and score submissions each window holds.
+	/// Each validator's revealed scores by scored window (at most one per score commitment).
+	#[pallet::storage]
+	pub type Scores<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		Window,
+		Blake2_128Concat,
+		T::AccountId,
+		ScoreReport<ScoreList<T>>,
+	>;
+
+	/// Each window's seed and the validator set its scorers are drawn from, stored at the first
+	/// block of the next window ([`crate::assignment`]).
+	#[pallet::storage]
+	pub type WindowSeeds<T: Config> = StorageMap<_, Twox64Concat, Window, StoredWindowSeed<T>>;
+
+	/// What each closed window decided besides its ranking: the canonical θ and the committers
+	/// below quorum.
+	#[pallet::storage]
+	pub type WindowOutcomes<T: Config> =
+		StorageMap<_, Twox64Concat, Window, WindowOutcome<MinerList<T>>>;
+
+	/// How many commitments, announcements, score commitments and reveals each window holds.
 	#[pallet::storage]
 	pub type WindowTallies<T> = StorageMap<_, Twox64Concat, Window, WindowTally, ValueQuery>;
 
@@ -319,16 +376,26 @@ pub mod pallet {
 			checkpoint_hash: [u8; 32],
 			checkpoint_size: u64,
 		},
-		/// A validator submitted its scores for a window.
-		ScoresSubmitted { validator: T::AccountId, window: Window, miners: u32 },
+		/// A validator committed to its scores of a window.
+		ScoresCommitted { validator: T::AccountId, window: Window, commitment: [u8; 32] },
+		/// A validator revealed its scores of a window, evaluated against θ `theta_hash`.
+		ScoresRevealed { validator: T::AccountId, window: Window, miners: u32, theta_hash: [u8; 32] },
+		/// The seed of a window was drawn, and with it every committer's scorers.
+		SeedDrawn { window: Window, seed: [u8; 32], validators: u32 },
 		/// A run configuration was scheduled (replacing `replaced`, a pending version, if any).
 		RunConfigScheduled { version: u32, effective_window: Window, replaced: Option<u32> },
 		/// A scheduled run configuration took effect.
 		RunConfigActivated { version: u32, window: Window },
 		/// The aggregation set of a window was selected.
 		AggregationSetSelected { window: Window, miners: MinerList<T> },
-		/// A window was closed: `rated` miners got a rating update, `unscored` committers got none.
-		WindowClosed { window: Window, rated: u32, unscored: u32 },
+		/// A window was closed: `rated` miners got a rating update, `below_quorum` committers got
+		/// too few revealed scores; `canonical_theta` is the θ a majority evaluated against.
+		WindowClosed {
+			window: Window,
+			rated: u32,
+			below_quorum: u32,
+			canonical_theta: Option<[u8; 32]>,
+		},
 		/// The rating maths failed for a window; ratings were left unchanged (should not happen).
 		RatingFailed { window: Window },
 		/// The records of a window were deleted.
@@ -370,14 +437,26 @@ pub mod pallet {
 		AlreadyAnnounced,
 		/// The window already holds `MaxMiners + MaxValidators` announcements.
 		TooManyAnnouncements,
-		/// Scores must be for the window just closed: the current window minus one.
-		WrongScoreWindow,
-		/// The submission is empty.
+		/// Score commitments must be for the window just closed: the current window minus one.
+		WrongCommitWindow,
+		/// Reveals must be for the window two before the current one.
+		WrongRevealWindow,
+		/// The validator already committed to scores for this window.
+		AlreadyCommittedScores,
+		/// The window already holds `MaxValidators` score commitments.
+		TooManyScoreCommits,
+		/// The validator did not commit to scores for this window.
+		NoScoreCommitment,
+		/// The validator already revealed its scores for this window.
+		AlreadyRevealed,
+		/// The revealed scores, θ hash and salt do not hash to the validator's commitment.
+		CommitmentMismatch,
+		/// The window has no seed, so no assignment (windows before storage version 2).
+		NoSeed,
+		/// A scored miner is not assigned to this validator in this window.
+		NotAssigned,
+		/// The revealed list is empty.
 		EmptyScores,
-		/// The validator already submitted scores for this window.
-		AlreadySubmitted,
-		/// The window already holds `MaxValidators` submissions.
-		TooManySubmissions,
 		/// A miner appears twice in the submission.
 		DuplicateMiner,
 		/// A scored miner did not commit in the scored window.
@@ -392,6 +471,8 @@ pub mod pallet {
 		BadBinaryIndicator,
 		/// A sync score is outside [0, 1].
 		SyncScoreOutOfRange,
+		/// A recorded loss is negative or above `MAX_LOSS`.
+		LossOutOfRange,
 		/// The effective window of a new run configuration is not in the future.
 		EffectiveWindowNotInFuture,
 		/// A new run configuration changes `blocks_per_window`, which would renumber windows.
@@ -523,7 +604,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Remove a validator (`AdminOrigin`). Scores it already submitted still count.
+		/// Remove a validator (`AdminOrigin`). Scores it already revealed still count; it can no
+		/// longer commit or reveal.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::remove_validator())]
 		pub fn remove_validator(origin: OriginFor<T>, validator: T::AccountId) -> DispatchResult {
@@ -585,30 +667,73 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Submit this validator's scores for `window`, which must be the window just closed
-		/// (the current window minus one): validators fetch and evaluate W's payloads during W+1.
-		/// Only miners that committed in `window`, each at most once, never the validator itself;
-		/// one submission per validator per window. Window W is rated at the first block of W+2.
-		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::submit_scores(scores.len().unique_saturated_into()))]
-		pub fn submit_scores(
+		/// Commit to this validator's scores of `window`, the window just closed (the current
+		/// window minus one): `commitment` is [`assignment::score_commitment`] of what it will
+		/// reveal in the next window. One commitment per validator per window, never replaced.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::commit_scores())]
+		pub fn commit_scores(
 			origin: OriginFor<T>,
 			window: Window,
-			scores: ScoreList<T>,
+			commitment: [u8; 32],
 		) -> DispatchResult {
 			let validator = ensure_signed(origin)?;
 			ensure!(Self::is_validator(&validator), Error::<T>::NotValidator);
 			ensure!(
 				Self::current_window().checked_sub(1) == Some(window),
-				Error::<T>::WrongScoreWindow
+				Error::<T>::WrongCommitWindow
 			);
-			ensure!(!scores.is_empty(), Error::<T>::EmptyScores);
-			ensure!(!Scores::<T>::contains_key(window, &validator), Error::<T>::AlreadySubmitted);
+			ensure!(
+				!ScoreCommits::<T>::contains_key(window, &validator),
+				Error::<T>::AlreadyCommittedScores
+			);
 			let mut tally = WindowTallies::<T>::get(window);
 			ensure!(
-				tally.score_submissions < T::MaxValidators::get(),
-				Error::<T>::TooManySubmissions
+				tally.score_commits < T::MaxValidators::get(),
+				Error::<T>::TooManyScoreCommits
 			);
+
+			tally.score_commits.saturating_inc();
+			let committed_at = frame_system::Pallet::<T>::block_number();
+			ScoreCommits::<T>::insert(
+				window,
+				&validator,
+				ScoreCommit { commitment, committed_at, revealed_at: None },
+			);
+			WindowTallies::<T>::insert(window, tally);
+			Self::deposit_event(Event::ScoresCommitted { validator, window, commitment });
+			Ok(())
+		}
+
+		/// Reveal this validator's scores of `window` (the current window minus two): the θ hash
+		/// it evaluated against, one score per miner, and the salt of its commitment. Accepted
+		/// only if they hash to the commitment, every miner committed in `window` and is
+		/// assigned to this validator by the window's seed, and every value is in range.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::reveal_scores(scores.len().unique_saturated_into()))]
+		pub fn reveal_scores(
+			origin: OriginFor<T>,
+			window: Window,
+			theta_hash: [u8; 32],
+			scores: ScoreList<T>,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let validator = ensure_signed(origin)?;
+			ensure!(Self::is_validator(&validator), Error::<T>::NotValidator);
+			ensure!(
+				Self::current_window().checked_sub(2) == Some(window),
+				Error::<T>::WrongRevealWindow
+			);
+			let mut commit =
+				ScoreCommits::<T>::get(window, &validator).ok_or(Error::<T>::NoScoreCommitment)?;
+			ensure!(commit.revealed_at.is_none(), Error::<T>::AlreadyRevealed);
+			ensure!(
+				assignment::score_commitment(window, &validator, &theta_hash, &scores, &salt) ==
+					commit.commitment,
+				Error::<T>::CommitmentMismatch
+			);
+			ensure!(!scores.is_empty(), Error::<T>::EmptyScores);
+			let seed = WindowSeeds::<T>::get(window).ok_or(Error::<T>::NoSeed)?;
 			let mut miners: Vec<&T::AccountId> = scores.iter().map(|(m, _)| m).collect();
 			miners.sort();
 			ensure!(
@@ -621,14 +746,27 @@ pub mod pallet {
 					Commitments::<T>::contains_key(window, miner),
 					Error::<T>::MinerDidNotCommit
 				);
+				ensure!(
+					assignment::is_assigned(
+						&seed.seed,
+						&seed.validators,
+						miner,
+						&validator,
+						seed.scorers_per_miner
+					),
+					Error::<T>::NotAssigned
+				);
 				Self::ensure_score_in_range(score)?;
 			}
 
-			tally.score_submissions.saturating_inc();
+			let mut tally = WindowTallies::<T>::get(window);
+			tally.score_reveals.saturating_inc();
+			commit.revealed_at = Some(frame_system::Pallet::<T>::block_number());
 			let miners = scores.len().unique_saturated_into();
-			Scores::<T>::insert(window, &validator, scores);
+			ScoreCommits::<T>::insert(window, &validator, commit);
+			Scores::<T>::insert(window, &validator, ScoreReport { theta_hash, scores });
 			WindowTallies::<T>::insert(window, tally);
-			Self::deposit_event(Event::ScoresSubmitted { validator, window, miners });
+			Self::deposit_event(Event::ScoresRevealed { validator, window, miners, theta_hash });
 			Ok(())
 		}
 
@@ -732,6 +870,7 @@ pub mod pallet {
 			);
 			let unit = FixedI64::from_inner(0)..=FixedI64::from_inner(ONE);
 			ensure!(unit.contains(&score.sync_score), Error::<T>::SyncScoreOutOfRange);
+			ensure!(score.losses.in_range(), Error::<T>::LossOutOfRange);
 			Ok(())
 		}
 	}

@@ -120,6 +120,7 @@ mod tests {
 			sync_score: fx(sync),
 			copy_suspected: false,
 			failure: None,
+			losses: Default::default(),
 		}
 	}
 

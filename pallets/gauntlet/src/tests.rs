@@ -1,7 +1,7 @@
 //! Unit tests on the mock runtime.
 
 use crate::{
-	mock::*,
+	mock::{self, *},
 	ratings::{self, to_fixed, to_fixed_i64, Fixed, Params},
 	*,
 };
@@ -13,7 +13,7 @@ use frame_support::{
 	},
 	BoundedVec,
 };
-use sp_runtime::{BuildStorage, DispatchError, FixedI64, Perbill, TokenError};
+use sp_runtime::{BuildStorage, DispatchError, DispatchResult, FixedI64, Perbill, TokenError};
 
 fn signed(who: u64) -> RuntimeOrigin {
 	RuntimeOrigin::signed(who)
@@ -55,15 +55,84 @@ fn score(gradient: f64) -> MinerScore {
 		sync_score: fx(1.0),
 		copy_suspected: false,
 		failure: None,
+		losses: losses(gradient),
 	}
 }
+
+/// Losses consistent with a gradient score `g`: random 5.0 → 5.0·(1 − g), own twice as good.
+fn losses(g: f64) -> EvaluationLosses {
+	EvaluationLosses {
+		own_before: fx(5.0),
+		own_after: fx((5.0 * (1.0 - g / 2.0)).max(0.0)),
+		random_before: fx(5.0),
+		random_after: fx((5.0 * (1.0 - g)).max(0.0)),
+	}
+}
+
+/// The θ hash every honest validator of these tests evaluated against.
+const THETA: [u8; 32] = [0xAB; 32];
 
 fn list(entries: &[(u64, MinerScore)]) -> ScoreList<Test> {
 	BoundedVec::truncate_from(entries.to_vec())
 }
 
+fn salt(validator: u64, window: Window) -> [u8; 32] {
+	let mut salt = [0u8; 32];
+	salt[..8].copy_from_slice(&validator.to_le_bytes());
+	salt[8..16].copy_from_slice(&window.to_le_bytes());
+	salt
+}
+
+fn commitment_of(validator: u64, window: Window, theta: [u8; 32], scores: &ScoreList<Test>) -> [u8; 32] {
+	assignment::score_commitment(window, &validator, &theta, scores, &salt(validator, window))
+}
+
+std::thread_local! {
+	/// Score commitments made by [`submit`], revealed by [`run_to_block`] at the first block
+	/// of their reveal window.
+	static TO_REVEAL: core::cell::RefCell<Vec<(u64, Window, [u8; 32], ScoreList<Test>)>> =
+		const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// What an honest validator does: commit to `entries` now (during W+1) against [`THETA`], and
+/// reveal them at the first block of W+2 ([`run_to_block`] does).
 fn submit(validator: u64, window: Window, entries: &[(u64, MinerScore)]) {
-	assert_ok!(Gauntlet::submit_scores(signed(validator), window, list(entries)));
+	submit_against(validator, window, THETA, entries);
+}
+
+fn submit_against(validator: u64, window: Window, theta: [u8; 32], entries: &[(u64, MinerScore)]) {
+	let scores = list(entries);
+	let commitment = commitment_of(validator, window, theta, &scores);
+	assert_ok!(Gauntlet::commit_scores(signed(validator), window, commitment));
+	TO_REVEAL.with(|r| r.borrow_mut().push((validator, window, theta, scores)));
+}
+
+/// Runs blocks until `n` (as `mock::run_to_block`), revealing the commitments [`submit`] made
+/// at the first block of each reveal window.
+fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		mock::run_to_block(next);
+		if next % u64::from(BLOCKS_PER_WINDOW) != 0 {
+			continue;
+		}
+		let current = Gauntlet::current_window();
+		let due: Vec<_> = TO_REVEAL.with(|r| {
+			let mut all = r.borrow_mut();
+			let (due, later) = all.drain(..).partition(|(_, w, _, _)| w + 2 == current);
+			*all = later;
+			due
+		});
+		for (validator, window, theta, scores) in due {
+			let salt = salt(validator, window);
+			assert_ok!(Gauntlet::reveal_scores(signed(validator), window, theta, scores, salt));
+		}
+	}
+}
+
+/// Runs to the first block of `window`, revealing on the way.
+fn run_to_window(window: u64) {
+	run_to_block(window * u64::from(BLOCKS_PER_WINDOW));
 }
 
 fn state(who: u64) -> MinerState {
@@ -135,7 +204,8 @@ fn run_config_serialises_as_camel_case_json() {
 fn default_run_config_is_templars() {
 	let c = RunConfig::default();
 	assert_eq!((c.inner_steps, c.top_k, c.chunk_target, c.quant_bins), (30, 64, 64, 4));
-	assert_eq!((c.peers_per_aggregate, c.blocks_per_window, c.miners_per_validator), (20, 125, 15));
+	assert_eq!((c.peers_per_aggregate, c.blocks_per_window), (20, 125));
+	assert_eq!((c.scorers_per_miner, c.min_scorers), (3, 2));
 	assert_eq!(
 		(c.quant_range, c.error_feedback_beta, c.outer_learning_rate),
 		(fx(6.0), fx(0.95), fx(0.4))
@@ -151,11 +221,14 @@ fn default_run_config_is_templars() {
 // Storage migrations
 
 /// A run configuration written in the version-0 layout (no aggregation rule) is read back, after
-/// the migration, field for field with the sum rule it was run with; the pending one too; the
-/// storage version moves to 1, and a second run changes nothing.
+/// both migrations, field for field with the sum rule it was run with and the version-2 defaults;
+/// the pending one too; the storage version moves to 1, then 2, and a second run changes nothing.
 #[test]
-fn migration_v1_keeps_old_configs_and_their_sum_rule() {
-	use crate::migrations::v1::{MigrateV0ToV1, RunConfigV0, ScheduledRunConfigV0};
+fn migrations_keep_old_configs_and_their_sum_rule() {
+	use crate::migrations::{
+		v1::{MigrateV0ToV1, RunConfigV0, ScheduledRunConfigV0},
+		v2::{MigrateV1ToV2, RunConfigV1},
+	};
 	use codec::Encode;
 	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 	new_test_ext().execute_with(|| {
@@ -184,10 +257,8 @@ fn migration_v1_keeps_old_configs_and_their_sum_rule() {
 			effective_window: 9,
 			config: RunConfigV0 { version: 4, outer_learning_rate: fx(0.4), ..old.clone() },
 		};
-		frame_support::storage::unhashed::put_raw(
-			&CurrentRunConfig::<Test>::hashed_key(),
-			&old.encode(),
-		);
+		let current_key = CurrentRunConfig::<Test>::hashed_key();
+		frame_support::storage::unhashed::put_raw(&current_key, &old.encode());
 		frame_support::storage::unhashed::put_raw(
 			&PendingRunConfig::<Test>::hashed_key(),
 			&pending.encode(),
@@ -195,19 +266,74 @@ fn migration_v1_keeps_old_configs_and_their_sum_rule() {
 		StorageVersion::new(0).put::<Pallet<Test>>();
 
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
-
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
+		let v1: RunConfigV1 = frame_support::storage::unhashed::get(&current_key).unwrap();
+		assert_eq!(v1, old.clone().upgrade());
+		assert_eq!(v1.aggregation_rule, AggregationRule::Sum);
+
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
 		let current = CurrentRunConfig::<Test>::get();
-		assert_eq!(current, old.clone().upgrade());
+		assert_eq!(current, old.clone().upgrade().upgrade());
 		assert_eq!(current.aggregation_rule, AggregationRule::Sum);
 		assert_eq!((current.version, current.outer_learning_rate), (3, fx(0.7)));
+		assert_eq!((current.scorers_per_miner, current.min_scorers, current.run_seed), (3, 2, 0));
+		assert_eq!(current.model_config_hash, [7; 32]);
+		assert!(current.is_valid(MAX_MINERS));
 		let scheduled = PendingRunConfig::<Test>::get().unwrap();
 		assert_eq!(scheduled.effective_window, 9);
-		assert_eq!(scheduled.config, pending.config.clone().upgrade());
+		assert_eq!(scheduled.config, pending.config.clone().upgrade().upgrade());
 
-		// Version 1 already: the migration is skipped and the values stay.
+		// Already at version 2: both migrations are skipped and the values stay.
 		MigrateV0ToV1::<Test>::on_runtime_upgrade();
-		assert_eq!(CurrentRunConfig::<Test>::get(), old.upgrade());
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(CurrentRunConfig::<Test>::get(), old.upgrade().upgrade());
+	});
+}
+
+/// Version-1 score lists and tallies read back as revealed reports with zero losses and θ, so
+/// history stays readable; windows without a seed rate nobody.
+#[test]
+fn migration_v2_keeps_version_1_scores_as_revealed_reports() {
+	use crate::migrations::v2::{MigrateV1ToV2, MinerScoreV1, WindowTallyV1};
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		setup(1, 1);
+		commit(1, 0);
+		let old = MinerScoreV1 {
+			gradient_score: fx(0.2),
+			own_improvement: fx(0.1),
+			binary_indicator: 1,
+			sync_score: fx(1.0),
+			copy_suspected: false,
+			failure: None,
+		};
+		let score_key = Scores::<Test>::hashed_key_for(0, 100);
+		frame_support::storage::unhashed::put_raw(&score_key, &vec![(1u64, old)].encode());
+		let tally_key = WindowTallies::<Test>::hashed_key_for(0);
+		let tally = WindowTallyV1 { commitments: 1, checkpoints: 0, score_submissions: 1 };
+		frame_support::storage::unhashed::put_raw(&tally_key, &tally.encode());
+		StorageVersion::new(1).put::<Pallet<Test>>();
+
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+		let report = Scores::<Test>::get(0, 100).unwrap();
+		assert_eq!(report.theta_hash, [0; 32]);
+		assert_eq!(report.scores.into_inner(), vec![(1, old.upgrade())]);
+		assert_eq!(old.upgrade().losses, EvaluationLosses::default());
+		assert_eq!(
+			WindowTallies::<Test>::get(0),
+			WindowTally { commitments: 1, checkpoints: 0, score_commits: 1, score_reveals: 1 }
+		);
+		// Window 0 was selected before the upgrade in this story: no seed, nobody rated.
+		mock::run_to_window(1);
+		WindowSeeds::<Test>::remove(0);
+		mock::run_to_window(3);
+		System::assert_has_event(
+			Event::WindowClosed { window: 0, rated: 0, below_quorum: 1, canonical_theta: None }
+				.into(),
+		);
 	});
 }
 
@@ -226,7 +352,7 @@ fn genesis_writes_the_current_storage_version() {
 	.unwrap();
 	sp_io::TestExternalities::new(storage).execute_with(|| {
 		assert_eq!(Pallet::<Test>::on_chain_storage_version(), STORAGE_VERSION);
-		assert_eq!(Pallet::<Test>::in_code_storage_version(), 1);
+		assert_eq!(Pallet::<Test>::in_code_storage_version(), 2);
 	});
 }
 
@@ -534,86 +660,131 @@ fn checkpoint_announcements_per_window_are_bounded() {
 // ---------------------------------------------------------------------------------------------
 // Scores
 
+fn commit_scores(validator: u64, window: Window, commitment: [u8; 32]) -> DispatchResult {
+	Gauntlet::commit_scores(signed(validator), window, commitment)
+}
+
+fn reveal(validator: u64, window: Window, theta: [u8; 32], scores: ScoreList<Test>) -> DispatchResult {
+	Gauntlet::reveal_scores(signed(validator), window, theta, scores, salt(validator, window))
+}
+
 #[test]
-fn scores_are_accepted_for_the_window_just_closed_only() {
+fn score_commitments_are_accepted_during_the_next_window_only() {
 	new_test_ext().execute_with(|| {
 		setup(2, 1);
 		commit(1, 0);
 		// Nothing before window 1: window 0 is still open.
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 0, list(&[(1, score(0.1))])),
-			Error::<Test>::WrongScoreWindow
-		);
+		assert_noop!(commit_scores(100, 0, [1; 32]), Error::<Test>::WrongCommitWindow);
 		run_to_window(1);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 1, list(&[(1, score(0.1))])),
-			Error::<Test>::WrongScoreWindow
+		assert_noop!(commit_scores(100, 1, [1; 32]), Error::<Test>::WrongCommitWindow);
+		assert_noop!(commit_scores(1, 0, [1; 32]), Error::<Test>::NotValidator);
+		// The last block of window 1 still accepts commitments for window 0.
+		mock::run_to_block(19);
+		assert_ok!(commit_scores(100, 0, [1; 32]));
+		assert_eq!(
+			ScoreCommits::<Test>::get(0, 100),
+			Some(ScoreCommit { commitment: [1; 32], committed_at: 19, revealed_at: None })
 		);
-		// The last block of window 1 still accepts scores for window 0.
-		run_to_block(19);
-		submit(100, 0, &[(1, score(0.1))]);
-		assert_eq!(Scores::<Test>::get(0, 100).unwrap().into_inner(), vec![(1, score(0.1))]);
-		assert_eq!(WindowTallies::<Test>::get(0).score_submissions, 1);
+		assert_eq!(WindowTallies::<Test>::get(0).score_commits, 1);
 		System::assert_last_event(
-			Event::ScoresSubmitted { validator: 100, window: 0, miners: 1 }.into(),
+			Event::ScoresCommitted { validator: 100, window: 0, commitment: [1; 32] }.into(),
 		);
+		// A commitment cannot be replaced once others may have seen it.
+		assert_noop!(commit_scores(100, 0, [2; 32]), Error::<Test>::AlreadyCommittedScores);
 		add_validator(101);
-		run_to_block(20);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(101), 0, list(&[(1, score(0.1))])),
-			Error::<Test>::WrongScoreWindow
-		);
+		mock::run_to_block(20);
+		assert_noop!(commit_scores(101, 0, [1; 32]), Error::<Test>::WrongCommitWindow);
 	});
 }
 
 #[test]
-fn score_submission_errors() {
+fn a_reveal_must_come_two_windows_later_and_match_its_commitment() {
 	new_test_ext().execute_with(|| {
-		setup(3, 1);
+		setup(2, 2);
+		commit(1, 0);
+		commit(2, 0);
+		run_to_window(1);
+		let scores = list(&[(1, score(0.2)), (2, score(0.1))]);
+		assert_ok!(commit_scores(100, 0, commitment_of(100, 0, THETA, &scores)));
+		// 101 commits and never reveals.
+		assert_ok!(commit_scores(101, 0, commitment_of(101, 0, THETA, &scores)));
+		assert_noop!(reveal(100, 0, THETA, scores.clone()), Error::<Test>::WrongRevealWindow);
+		mock::run_to_window(2);
+		// Any input other than the committed one fails the hash check.
+		let other = list(&[(1, score(0.9)), (2, score(0.1))]);
+		assert_noop!(reveal(100, 0, THETA, other), Error::<Test>::CommitmentMismatch);
+		assert_noop!(reveal(100, 0, [1; 32], scores.clone()), Error::<Test>::CommitmentMismatch);
+		assert_noop!(
+			Gauntlet::reveal_scores(signed(100), 0, THETA, scores.clone(), [0; 32]),
+			Error::<Test>::CommitmentMismatch
+		);
+		add_validator(102);
+		assert_noop!(reveal(102, 0, THETA, scores.clone()), Error::<Test>::NoScoreCommitment);
+		assert_noop!(reveal(1, 0, THETA, scores.clone()), Error::<Test>::NotValidator);
+
+		assert_ok!(reveal(100, 0, THETA, scores.clone()));
+		assert_eq!(
+			Scores::<Test>::get(0, 100),
+			Some(ScoreReport { theta_hash: THETA, scores: scores.clone() })
+		);
+		assert_eq!(ScoreCommits::<Test>::get(0, 100).unwrap().revealed_at, Some(20));
+		assert_eq!(WindowTallies::<Test>::get(0).score_reveals, 1);
+		System::assert_last_event(
+			Event::ScoresRevealed { validator: 100, window: 0, miners: 2, theta_hash: THETA }
+				.into(),
+		);
+		assert_noop!(reveal(100, 0, THETA, scores.clone()), Error::<Test>::AlreadyRevealed);
+		// Too late: the reveal window is over.
+		mock::run_to_window(3);
+		assert_noop!(reveal(101, 0, THETA, scores), Error::<Test>::WrongRevealWindow);
+		// The unrevealed commitment stays on record, as such.
+		let record = Gauntlet::window_record(0).unwrap();
+		let status: Vec<_> =
+			record.score_commits.iter().map(|(v, c)| (*v, c.revealed_at.is_some())).collect();
+		assert_eq!(status, vec![(100, true), (101, false)]);
+		assert_eq!(record.scores.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![100]);
+	});
+}
+
+/// Each malformed reveal, committed faithfully so that only its content is wrong, is refused
+/// with its own error and changes nothing.
+#[test]
+fn reveal_content_errors() {
+	new_test_ext().execute_with(|| {
+		setup(3, 15);
 		register(100); // the validator is also a miner
 		commit(1, 0);
 		commit(2, 0);
 		commit(100, 0);
+		// Every validator is assigned to every miner here.
+		CurrentRunConfig::<Test>::mutate(|c| c.scorers_per_miner = MAX_VALIDATORS);
 		run_to_window(1);
 		let s = score(0.1);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(1), 0, list(&[(2, s)])),
-			Error::<Test>::NotValidator
-		);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 0, list(&[])),
-			Error::<Test>::EmptyScores
-		);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 0, list(&[(1, s), (2, s), (1, s)])),
-			Error::<Test>::DuplicateMiner
-		);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 0, list(&[(1, s), (3, s)])),
-			Error::<Test>::MinerDidNotCommit
-		);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 0, list(&[(1, s), (100, s)])),
-			Error::<Test>::CannotScoreSelf
-		);
-		let bad = |f: fn(&mut MinerScore)| {
+		let tweak = |f: fn(&mut MinerScore)| {
 			let mut s = score(0.1);
 			f(&mut s);
 			list(&[(1, s)])
 		};
-		type Tweak = fn(&mut MinerScore);
-		let cases: [(Tweak, Error<Test>); 8] = [
-			(|s| s.gradient_score = fx(1.000000001), Error::GradientScoreOutOfRange),
-			(|s| s.gradient_score = fx(-1000.000000001), Error::GradientScoreOutOfRange),
-			(|s| s.own_improvement = fx(1.5), Error::OwnImprovementOutOfRange),
-			(|s| s.own_improvement = fx(-2000.0), Error::OwnImprovementOutOfRange),
-			(|s| s.binary_indicator = 0, Error::BadBinaryIndicator),
-			(|s| s.binary_indicator = 2, Error::BadBinaryIndicator),
-			(|s| s.sync_score = fx(1.000000001), Error::SyncScoreOutOfRange),
-			(|s| s.sync_score = fx(-0.000000001), Error::SyncScoreOutOfRange),
+		// Validator 100 (also a miner) reveals the first case.
+		let cases: Vec<(ScoreList<Test>, Error<Test>)> = vec![
+			(list(&[(1, s), (100, s)]), Error::CannotScoreSelf),
+			(list(&[]), Error::EmptyScores),
+			(list(&[(1, s), (2, s), (1, s)]), Error::DuplicateMiner),
+			(list(&[(1, s), (3, s)]), Error::MinerDidNotCommit),
+			(tweak(|s| s.gradient_score = fx(1.000000001)), Error::GradientScoreOutOfRange),
+			(tweak(|s| s.gradient_score = fx(-1000.000000001)), Error::GradientScoreOutOfRange),
+			(tweak(|s| s.own_improvement = fx(1.5)), Error::OwnImprovementOutOfRange),
+			(tweak(|s| s.own_improvement = fx(-2000.0)), Error::OwnImprovementOutOfRange),
+			(tweak(|s| s.binary_indicator = 0), Error::BadBinaryIndicator),
+			(tweak(|s| s.binary_indicator = 2), Error::BadBinaryIndicator),
+			(tweak(|s| s.sync_score = fx(1.000000001)), Error::SyncScoreOutOfRange),
+			(tweak(|s| s.sync_score = fx(-0.000000001)), Error::SyncScoreOutOfRange),
+			(tweak(|s| s.losses.own_after = fx(-0.000000001)), Error::LossOutOfRange),
+			(tweak(|s| s.losses.random_before = fx(1000.000000001)), Error::LossOutOfRange),
 		];
-		for (f, error) in cases {
-			assert_noop!(Gauntlet::submit_scores(signed(100), 0, bad(f)), error);
+		let validators: Vec<u64> = (100..).take(cases.len()).collect();
+		for (v, (scores, _)) in validators.iter().zip(&cases) {
+			assert_ok!(commit_scores(*v, 0, commitment_of(*v, 0, THETA, scores)));
 		}
 		// The extremes are accepted.
 		let mut edge = score(1.0);
@@ -621,27 +792,179 @@ fn score_submission_errors() {
 		edge.sync_score = fx(0.0);
 		edge.binary_indicator = -1;
 		edge.failure = Some(FailureReason::Malformed);
-		submit(100, 0, &[(1, edge), (2, s)]);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(100), 0, list(&[(1, s)])),
-			Error::<Test>::AlreadySubmitted
-		);
+		edge.losses = EvaluationLosses {
+			own_before: fx(1000.0),
+			own_after: fx(0.0),
+			random_before: fx(0.0),
+			random_after: fx(1000.0),
+		};
+		let good = list(&[(1, edge), (2, s)]);
+		assert_ok!(commit_scores(114, 0, commitment_of(114, 0, THETA, &good)));
+		mock::run_to_window(2);
+		for (v, (scores, error)) in validators.iter().zip(cases) {
+			assert_noop!(reveal(*v, 0, THETA, scores), error);
+		}
+		assert_ok!(reveal(114, 0, THETA, good));
 	});
 }
 
 #[test]
-fn score_submissions_per_window_are_bounded_even_with_validator_churn() {
+fn the_seed_is_drawn_from_the_parent_hash_at_the_first_block_of_the_next_window() {
+	let seed_with_parent = |parent: [u8; 32]| {
+		new_test_ext().execute_with(|| {
+			setup(1, 5);
+			commit(1, 0);
+			mock::run_to_block(9);
+			assert!(WindowSeeds::<Test>::get(0).is_none(), "no seed while W is open");
+			System::set_parent_hash(parent.into());
+			mock::run_to_block(10);
+			let seed = WindowSeeds::<Test>::get(0).unwrap();
+			assert_eq!(seed.seed, assignment::window_seed(0, &parent));
+			assert_eq!(seed.drawn_at, 10);
+			assert_eq!(seed.validators.clone().into_inner(), (100..105).collect::<Vec<_>>());
+			// Default run config: three scorers, quorum two.
+			assert_eq!((seed.scorers_per_miner, seed.quorum), (3, 2));
+			System::assert_has_event(
+				Event::SeedDrawn { window: 0, seed: seed.seed, validators: 5 }.into(),
+			);
+			seed.seed
+		})
+	};
+	assert_ne!(seed_with_parent([1; 32]), seed_with_parent([2; 32]));
+}
+
+#[test]
+fn scorers_and_quorum_are_capped_by_the_validators_there_are() {
+	for (validators, expected) in [(0, (0, 0)), (1, (1, 1)), (2, (2, 2)), (7, (3, 2))] {
+		new_test_ext().execute_with(|| {
+			setup(1, validators);
+			run_to_window(1);
+			let seed = WindowSeeds::<Test>::get(0).unwrap();
+			assert_eq!((seed.scorers_per_miner, seed.quorum), expected, "{validators} validators");
+		});
+	}
+}
+
+#[test]
+fn a_validator_may_reveal_scores_only_for_the_miners_assigned_to_it() {
+	new_test_ext().execute_with(|| {
+		setup(1, 5);
+		commit(1, 0);
+		run_to_window(1);
+		let seed = WindowSeeds::<Test>::get(0).unwrap();
+		let assigned = assignment::assigned_validators(&seed.seed, &seed.validators, &1, 3);
+		assert_eq!(assigned.len(), 3);
+		let outsider = (100..105).find(|v| !assigned.contains(v)).unwrap();
+		let scores = list(&[(1, score(0.1))]);
+		assert_ok!(commit_scores(outsider, 0, commitment_of(outsider, 0, THETA, &scores)));
+		assert_ok!(commit_scores(assigned[0], 0, commitment_of(assigned[0], 0, THETA, &scores)));
+		mock::run_to_window(2);
+		assert_noop!(reveal(outsider, 0, THETA, scores.clone()), Error::<Test>::NotAssigned);
+		assert_ok!(reveal(assigned[0], 0, THETA, scores));
+		// The record shows the assignment.
+		let record = Gauntlet::window_record(0).unwrap();
+		assert_eq!(record.assignments, vec![(1, assigned)]);
+	});
+}
+
+#[test]
+fn a_window_without_a_seed_takes_no_reveals() {
+	new_test_ext().execute_with(|| {
+		setup(1, 1);
+		commit(1, 0);
+		run_to_window(1);
+		let scores = list(&[(1, score(0.1))]);
+		assert_ok!(commit_scores(100, 0, commitment_of(100, 0, THETA, &scores)));
+		// As for a window selected before storage version 2.
+		WindowSeeds::<Test>::remove(0);
+		mock::run_to_window(2);
+		assert_noop!(reveal(100, 0, THETA, scores), Error::<Test>::NoSeed);
+	});
+}
+
+#[test]
+fn score_commitments_per_window_are_bounded_even_with_validator_churn() {
 	new_test_ext().execute_with(|| {
 		setup(1, u64::from(MAX_VALIDATORS));
 		commit(1, 0);
 		run_to_window(1);
-		(100..100 + u64::from(MAX_VALIDATORS)).for_each(|v| submit(v, 0, &[(1, score(0.1))]));
+		for v in 100..100 + u64::from(MAX_VALIDATORS) {
+			assert_ok!(commit_scores(v, 0, [1; 32]));
+		}
 		assert_ok!(Gauntlet::remove_validator(RuntimeOrigin::root(), 100));
 		add_validator(999);
-		assert_noop!(
-			Gauntlet::submit_scores(signed(999), 0, list(&[(1, score(0.1))])),
-			Error::<Test>::TooManySubmissions
+		assert_noop!(commit_scores(999, 0, [1; 32]), Error::<Test>::TooManyScoreCommits);
+	});
+}
+
+#[test]
+fn a_miner_below_quorum_is_not_rated_and_the_outcome_says_so() {
+	new_test_ext().execute_with(|| {
+		setup(2, 2);
+		commit(1, 0);
+		commit(2, 0);
+		run_to_window(1);
+		// Quorum 2: miner 2 gets one score only.
+		submit(100, 0, &[(1, score(0.2)), (2, score(0.9))]);
+		submit(101, 0, &[(1, score(0.1))]);
+		run_to_window(3);
+		System::assert_has_event(
+			Event::WindowClosed {
+				window: 0,
+				rated: 1,
+				below_quorum: 1,
+				canonical_theta: Some(THETA),
+			}
+			.into(),
 		);
+		assert_eq!(
+			WindowOutcomes::<Test>::get(0).unwrap().below_quorum.into_inner(),
+			vec![2]
+		);
+		assert_eq!(state(2), MinerState { last_committed: Some(0), ..Default::default() });
+		assert_eq!(state(1).last_rated, Some(0));
+	});
+}
+
+#[test]
+fn a_single_inflating_validator_cannot_lift_a_miner() {
+	new_test_ext().execute_with(|| {
+		setup(2, 3);
+		commit(1, 0);
+		commit(2, 0);
+		run_to_window(1);
+		// 102 inflates miner 2 and deflates miner 1; the two honest validators agree.
+		submit(100, 0, &[(1, score(0.3)), (2, score(0.1))]);
+		submit(101, 0, &[(1, score(0.3)), (2, score(0.1))]);
+		submit(102, 0, &[(1, score(-5.0)), (2, score(0.99))]);
+		run_to_window(3);
+		let ranking = Rankings::<Test>::get(0).unwrap();
+		let rows: Vec<_> = ranking.iter().map(|e| (e.miner, e.rank, e.score)).collect();
+		assert_eq!(rows, vec![(1, 1, fx(0.3)), (2, 2, fx(0.1))]);
+		assert_eq!(ranking[0].validators, 3);
+	});
+}
+
+#[test]
+fn the_canonical_theta_is_the_one_a_strict_majority_evaluated_against() {
+	new_test_ext().execute_with(|| {
+		setup(1, 3);
+		let other = [0xCD; 32];
+		commit(1, 0);
+		run_to_window(1);
+		submit(100, 0, &[(1, score(0.1))]);
+		submit(101, 0, &[(1, score(0.1))]);
+		submit_against(102, 0, other, &[(1, score(0.1))]);
+		commit(1, 1);
+		run_to_window(2);
+		// One against one (102 does not commit): no majority.
+		submit(100, 1, &[(1, score(0.1))]);
+		submit_against(101, 1, other, &[(1, score(0.1))]);
+		run_to_window(4);
+		assert_eq!(WindowOutcomes::<Test>::get(0).unwrap().canonical_theta, Some(THETA));
+		assert_eq!(WindowOutcomes::<Test>::get(1).unwrap().canonical_theta, None);
+		let record = Gauntlet::window_record(0).unwrap();
+		assert_eq!(record.outcome.unwrap().canonical_theta, Some(THETA));
 	});
 }
 
@@ -649,7 +972,7 @@ fn score_submissions_per_window_are_bounded_even_with_validator_churn() {
 // Window lifecycle
 
 #[test]
-fn window_w_gets_its_aggregation_set_at_w_plus_1_and_closes_at_w_plus_2() {
+fn window_w_gets_its_aggregation_set_at_w_plus_1_and_closes_at_w_plus_3() {
 	new_test_ext().execute_with(|| {
 		setup(2, 1);
 		commit(1, 0);
@@ -665,16 +988,27 @@ fn window_w_gets_its_aggregation_set_at_w_plus_1_and_closes_at_w_plus_2() {
 			}
 			.into(),
 		);
+		assert!(WindowSeeds::<Test>::get(0).is_some());
 		submit(100, 0, &[(1, score(0.2)), (2, score(0.1))]);
-		run_to_block(19);
+		run_to_block(20);
+		assert!(Scores::<Test>::get(0, 100).is_some(), "revealed in window 2");
+		run_to_block(29);
 		assert!(Rankings::<Test>::get(0).is_none());
 		assert_eq!(state(1).rating, Rating::default());
-		run_to_block(20);
+		run_to_block(30);
 		assert_eq!(Rankings::<Test>::get(0).unwrap().len(), 2);
-		System::assert_has_event(Event::WindowClosed { window: 0, rated: 2, unscored: 0 }.into());
+		System::assert_has_event(
+			Event::WindowClosed {
+				window: 0,
+				rated: 2,
+				below_quorum: 0,
+				canonical_theta: Some(THETA),
+			}
+			.into(),
+		);
 		assert_eq!(
 			Cursor::<Test>::get(),
-			HookCursor { next_select: 2, next_close: 1, next_prune: 0 }
+			HookCursor { next_select: 3, next_close: 1, next_prune: 0 }
 		);
 	});
 }
@@ -692,12 +1026,12 @@ fn the_hook_catches_up_one_window_per_block() {
 		run_to_block(53);
 		assert_eq!(
 			Cursor::<Test>::get(),
-			HookCursor { next_select: 4, next_close: 4, next_prune: 0 }
+			HookCursor { next_select: 4, next_close: 3, next_prune: 0 }
 		);
 		run_to_block(60);
 		assert_eq!(
 			Cursor::<Test>::get(),
-			HookCursor { next_select: 6, next_close: 5, next_prune: 1 }
+			HookCursor { next_select: 6, next_close: 4, next_prune: 0 }
 		);
 	});
 }
@@ -705,10 +1039,10 @@ fn the_hook_catches_up_one_window_per_block() {
 #[test]
 fn the_hook_reports_more_weight_when_it_closes_a_window() {
 	new_test_ext().execute_with(|| {
-		run_to_block(15);
-		let idle = Gauntlet::on_initialize(16);
-		System::set_block_number(20);
-		let closing = Gauntlet::on_initialize(20);
+		run_to_block(25);
+		let idle = Gauntlet::on_initialize(26);
+		System::set_block_number(30);
+		let closing = Gauntlet::on_initialize(30);
 		assert!(closing.ref_time() > idle.ref_time());
 		assert_eq!(idle, <() as WeightInfo>::on_initialize_base());
 	});
@@ -723,8 +1057,16 @@ fn close_rates_scored_committers_and_skips_the_rest() {
 		// Miner 4 committed but nobody scored it.
 		submit(100, 0, &[(1, score(0.3)), (2, score(0.2)), (3, score(0.1))]);
 		submit(101, 0, &[(1, score(0.3)), (2, score(0.2)), (3, score(0.1))]);
-		run_to_window(2);
-		System::assert_has_event(Event::WindowClosed { window: 0, rated: 3, unscored: 1 }.into());
+		run_to_window(3);
+		System::assert_has_event(
+			Event::WindowClosed {
+				window: 0,
+				rated: 3,
+				below_quorum: 1,
+				canonical_theta: Some(THETA),
+			}
+			.into(),
+		);
 		let (s1, s2, s3, s4) = (state(1), state(2), state(3), state(4));
 		assert!(s1.rating.mu > s2.rating.mu && s2.rating.mu > s3.rating.mu);
 		assert!(s1.rating.mu > fixed(25.0) && s3.rating.mu < fixed(25.0));
@@ -753,7 +1095,7 @@ fn close_matches_the_rating_maths_on_the_median_scores() {
 		submit(100, 0, &[(1, score(0.30)), (2, score(0.90)), (3, score(0.25))]);
 		submit(101, 0, &[(1, score(0.10)), (2, score(0.20)), (3, score(0.25))]);
 		submit(102, 0, &[(1, score(0.40)), (2, score(0.15))]);
-		run_to_window(2);
+		run_to_window(3);
 		// Bit-identical to the rating crate on the lower medians, fed as 0.30, 0.20, 0.25.
 		let expected = gauntlet_rating::rate(
 			&Params::templar(),
@@ -780,7 +1122,7 @@ fn copied_and_failed_payloads_rank_last() {
 		let mut failed = score(0.8);
 		failed.failure = Some(FailureReason::HashMismatch);
 		submit(100, 0, &[(1, copied), (2, failed), (3, score(-0.5)), (4, score(0.1))]);
-		run_to_window(2);
+		run_to_window(3);
 		let ranking = Rankings::<Test>::get(0).unwrap();
 		let rows: Vec<_> = ranking.iter().map(|e| (e.miner, e.rank)).collect();
 		// Both flagged miners tie for last ("1224"), behind even a harmful payload.
@@ -800,8 +1142,16 @@ fn a_miner_that_deregistered_before_the_close_is_not_rated() {
 		run_to_window(1);
 		submit(100, 0, &[(1, score(0.2)), (2, score(0.1))]);
 		assert_ok!(Gauntlet::deregister(signed(2)));
-		run_to_window(2);
-		System::assert_has_event(Event::WindowClosed { window: 0, rated: 1, unscored: 1 }.into());
+		run_to_window(3);
+		System::assert_has_event(
+			Event::WindowClosed {
+				window: 0,
+				rated: 1,
+				below_quorum: 0,
+				canonical_theta: Some(THETA),
+			}
+			.into(),
+		);
 		assert!(!MinerStates::<Test>::contains_key(2));
 		assert_eq!(Rankings::<Test>::get(0).unwrap().len(), 1);
 		// The commitment and the scores stay on record.
@@ -824,7 +1174,7 @@ fn ratings_move_in_the_right_direction_over_many_windows() {
 			}
 			history.push((state(1), state(2), state(3)));
 		}
-		// Windows 0..=5 have been closed (window 6 closes at the start of window 8).
+		// Windows 0..=4 have been closed (window 5 closes at the start of window 8).
 		for pair in history.windows(2).skip(2) {
 			let (before, after) = (&pair[0], &pair[1]);
 			assert!(after.0.rating.mu > before.0.rating.mu, "the best miner gains every window");
@@ -834,12 +1184,12 @@ fn ratings_move_in_the_right_direction_over_many_windows() {
 		}
 		let (a, b, c) = history.last().copied().unwrap();
 		assert!(a.rating.ordinal() > b.rating.ordinal() && b.rating.ordinal() > c.rating.ordinal());
-		// Six closes of binary +1 from 0: 1 − 0.95⁶.
-		let expected = 1.0 - 0.95f64.powi(6);
+		// Five closes of binary +1 from 0: 1 − 0.95⁵.
+		let expected = 1.0 - 0.95f64.powi(5);
 		assert!((a.binary_ma.into_inner() as f64 / 1e9 - expected).abs() < 1e-8);
 		// The mock keeps the last HISTORY_WINDOWS (4) closed windows.
 		let snapshots = Gauntlet::rating_history(1, 0, 100);
-		assert_eq!(snapshots.iter().map(|s| s.window).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
+		assert_eq!(snapshots.iter().map(|s| s.window).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
 		assert!(snapshots.windows(2).all(|p| p[1].mu > p[0].mu));
 		assert_eq!(snapshots.last().unwrap().mu, a.rating.mu);
 	});
@@ -915,7 +1265,7 @@ fn aggregation_set_ties_break_by_account_id() {
 fn old_windows_are_pruned_one_per_block() {
 	new_test_ext().execute_with(|| {
 		setup(2, 1);
-		for w in 0..=(u64::from(HISTORY_WINDOWS) + 3) {
+		for w in 0..=(u64::from(HISTORY_WINDOWS) + 4) {
 			run_to_window(w);
 			commit(1, w);
 			commit(2, w);
@@ -924,8 +1274,8 @@ fn old_windows_are_pruned_one_per_block() {
 				submit(100, w - 1, &[(1, score(0.2)), (2, score(0.1))]);
 			}
 		}
-		// Window W closes at the first block of W+2 and is pruned once H later windows are
-		// closed: window 0 at the first block of window H+2, window 1 at that of H+3 (now).
+		// Window W closes at the first block of W+3 and is pruned once H later windows are
+		// closed: window 0 at the first block of window H+3, window 1 at that of H+4 (now).
 		let h = u64::from(HISTORY_WINDOWS);
 		let cursor = Cursor::<Test>::get();
 		assert_eq!((cursor.next_close, cursor.next_prune), (h + 2, 2));
@@ -933,6 +1283,8 @@ fn old_windows_are_pruned_one_per_block() {
 			assert_eq!(Commitments::<Test>::iter_prefix(w).count(), 0);
 			assert_eq!(Checkpoints::<Test>::iter_prefix(w).count(), 0);
 			assert_eq!(Scores::<Test>::iter_prefix(w).count(), 0);
+			assert_eq!(ScoreCommits::<Test>::iter_prefix(w).count(), 0);
+			assert!(WindowSeeds::<Test>::get(w).is_none() && WindowOutcomes::<Test>::get(w).is_none());
 			assert_eq!(RatingHistory::<Test>::iter_prefix(w).count(), 0);
 			assert!(
 				Rankings::<Test>::get(w).is_none() && AggregationSets::<Test>::get(w).is_none()
@@ -942,6 +1294,7 @@ fn old_windows_are_pruned_one_per_block() {
 			System::assert_has_event(Event::WindowPruned { window: w }.into());
 		}
 		assert!(Rankings::<Test>::get(2).is_some());
+		assert!(WindowSeeds::<Test>::get(2).is_some() && WindowOutcomes::<Test>::get(2).is_some());
 		assert_eq!(
 			Gauntlet::rating_history(1, 0, 100).iter().map(|s| s.window).collect::<Vec<_>>(),
 			(2..=h + 1).collect::<Vec<_>>()
@@ -1001,8 +1354,10 @@ fn run_config_errors() {
 			Gauntlet::set_run_config(RuntimeOrigin::root(), same_version, 5),
 			Error::<Test>::VersionNotIncreased
 		);
-		let invalid: [fn(&mut RunConfig); 6] = [
+		let invalid: [fn(&mut RunConfig); 8] = [
 			|c| c.inner_steps = 0,
+			|c| c.min_scorers = 0,
+			|c| c.min_scorers = c.scorers_per_miner + 1,
 			|c| c.rating_beta = fx(0.0),
 			|c| c.rating_tau = fx(-0.1),
 			|c| c.binary_ma_alpha = fx(1.5),
@@ -1029,7 +1384,7 @@ fn a_new_rating_beta_applies_to_closes_after_activation() {
 		commit(2, 0);
 		run_to_window(1);
 		submit(100, 0, &[(1, score(0.2)), (2, score(0.1))]);
-		run_to_window(2);
+		run_to_window(3);
 		let params = Params { beta: fixed(5.0), ..Params::templar() };
 		assert_eq!(ratings::params(&Gauntlet::run_config()), params);
 		let expected =
@@ -1057,17 +1412,29 @@ fn window_record_collects_everything_about_a_window() {
 		run_to_window(1);
 		submit(101, 0, &[(2, score(0.1))]);
 		submit(100, 0, &[(1, score(0.2)), (2, score(0.3))]);
-		run_to_window(2);
+		run_to_window(3);
 		let record = Gauntlet::window_record(0).unwrap();
 		assert_eq!(record.window, 0);
 		assert_eq!(record.scores.iter().map(|s| s.0).collect::<Vec<_>>(), vec![100, 101]);
-		assert_eq!(record.scores[0].1, vec![(1, score(0.2)), (2, score(0.3))]);
+		assert_eq!(
+			record.scores[0].1,
+			ScoreReport { theta_hash: THETA, scores: vec![(1, score(0.2)), (2, score(0.3))] }
+		);
+		assert_eq!(record.score_commits.len(), 2);
+		let seed = record.seed.clone().unwrap();
+		assert_eq!((seed.validators, seed.quorum), (vec![100, 101], 2));
+		assert_eq!(record.assignments.iter().map(|a| a.0).collect::<Vec<_>>(), vec![1, 2]);
+		// Miner 1 got one score of the two it needed.
+		assert_eq!(
+			record.outcome,
+			Some(WindowOutcome { canonical_theta: Some(THETA), below_quorum: vec![1] })
+		);
 		assert_eq!(record.aggregation_set, Some(vec![1, 2]));
 		// Lower median of miner 2: min(0.1, 0.3).
 		let ranking = record.ranking.unwrap();
 		assert_eq!(
 			ranking.iter().map(|e| (e.miner, e.score)).collect::<Vec<_>>(),
-			vec![(1, fx(0.2)), (2, fx(0.1))]
+			vec![(2, fx(0.1))]
 		);
 	});
 }
@@ -1080,7 +1447,7 @@ fn leaderboard_lists_every_registered_miner() {
 		commit(3, 0);
 		run_to_window(1);
 		submit(100, 0, &[(1, score(0.1)), (3, score(0.2))]);
-		run_to_window(2);
+		run_to_window(3);
 		let board = Gauntlet::leaderboard();
 		assert_eq!(board.len(), 3);
 		// Only the winner has a positive ordinal, so only it has weight; the others follow by
@@ -1102,7 +1469,7 @@ fn rating_history_is_empty_before_any_close_and_clamps_ranges() {
 		commit(1, 0);
 		run_to_window(1);
 		submit(100, 0, &[(1, score(0.1))]);
-		run_to_window(2);
+		run_to_window(3);
 		assert_eq!(Gauntlet::rating_history(1, 0, u64::MAX).len(), 1);
 		assert!(Gauntlet::rating_history(1, 1, 0).is_empty());
 		assert!(Gauntlet::rating_history(2, 0, 10).is_empty());

@@ -81,6 +81,45 @@ pub enum FailureReason {
 	Malformed,
 }
 
+/// Highest loss a validator may record: a cross-entropy far above any model's (ln of a 50k
+/// vocabulary is 10.8), so the bound only keeps nonsense out of storage.
+pub const MAX_LOSS: FixedI64 = FixedI64::from_inner(1_000 * ONE);
+
+/// The four mean losses a score is computed from, so anyone can recompute it (each in
+/// [0, [`MAX_LOSS`]]; all zero for a failure, and in records migrated from storage version 1).
+#[derive(
+	Clone,
+	Copy,
+	Default,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Eq,
+	PartialEq,
+	RuntimeDebug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct EvaluationLosses {
+	/// On the miner's own pages, on θ.
+	pub own_before: FixedI64,
+	/// On the miner's own pages, after the trial step with its payload.
+	pub own_after: FixedI64,
+	/// On the window's random pages, on θ.
+	pub random_before: FixedI64,
+	/// On the window's random pages, after the trial step.
+	pub random_after: FixedI64,
+}
+
+impl EvaluationLosses {
+	/// Whether every loss is in [0, [`MAX_LOSS`]].
+	pub fn in_range(&self) -> bool {
+		[self.own_before, self.own_after, self.random_before, self.random_after]
+			.iter()
+			.all(|l| l.into_inner() >= 0 && *l <= MAX_LOSS)
+	}
+}
+
 /// One validator's measurements of one miner in one window (Gauntlet, see the spec).
 #[derive(
 	Clone,
@@ -108,6 +147,8 @@ pub struct MinerScore {
 	pub copy_suspected: bool,
 	/// Set when the payload could not be evaluated; the measurements are then meaningless.
 	pub failure: Option<FailureReason>,
+	/// The losses the scores above were computed from.
+	pub losses: EvaluationLosses,
 }
 
 impl MinerScore {
@@ -211,8 +252,10 @@ pub struct WindowTally {
 	pub commitments: u32,
 	/// Checkpoint announcements recorded (at most `MaxMiners + MaxValidators`).
 	pub checkpoints: u32,
-	/// Score submissions recorded (at most `MaxValidators`).
-	pub score_submissions: u32,
+	/// Score commitments recorded (at most `MaxValidators`).
+	pub score_commits: u32,
+	/// Score commitments revealed (at most `score_commits`).
+	pub score_reveals: u32,
 }
 
 /// Where the per-block hook stands: the next window to give an aggregation set, to close, to prune.
@@ -220,9 +263,10 @@ pub struct WindowTally {
 	Clone, Copy, Default, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen,
 )]
 pub struct HookCursor {
-	/// Next window whose aggregation set is selected (at the first block of the window after it).
+	/// Next window whose aggregation set and seed are drawn (at the first block of the window
+	/// after it).
 	pub next_select: Window,
-	/// Next window to close (at the first block of the window two after it).
+	/// Next window to close (at the first block of the window three after it).
 	pub next_close: Window,
 	/// Oldest window whose data is still stored.
 	pub next_prune: Window,
@@ -284,8 +328,13 @@ pub enum AggregationRule {
 pub struct RunConfig {
 	/// Version of this config; every change must increase it.
 	pub version: u32,
-	/// Blake2-256 of the model configuration (architecture, tokenizer, initial weights seed).
+	/// Blake2-256 of the model configuration (architecture, sequence length, vocabulary), as
+	/// `gauntlet-trainer` computes it; all zeros: not checked.
 	pub model_config_hash: [u8; 32],
+	/// Blake2-256 of the data manifest (tokenizer and shard hashes); all zeros: not checked.
+	pub data_manifest_hash: [u8; 32],
+	/// The run seed: θ₀ and every peer's page assignment derive from it.
+	pub run_seed: u64,
 	/// Inner optimizer steps per window, H (Templar: 30).
 	pub inner_steps: u32,
 	/// Entries kept per chunk by top-k (Templar: 64).
@@ -306,8 +355,12 @@ pub struct RunConfig {
 	pub eval_own_batches: u32,
 	/// Batches a validator evaluates on random data.
 	pub eval_random_batches: u32,
-	/// Miners a validator evaluates per window (Templar: 15).
-	pub miners_per_validator: u32,
+	/// Validators the chain assigns to score each committed miner (capped by the validators
+	/// there are when the window's seed is drawn).
+	pub scorers_per_miner: u32,
+	/// Revealed scores from assigned validators a miner needs to be rated in a window (capped by
+	/// its assigned validators): one validator alone cannot decide a result.
+	pub min_scorers: u32,
 	/// Top-k overlap above which a payload is flagged as copied (Templar: 0.4), in [0, 1].
 	pub copy_overlap_threshold: FixedI64,
 	/// Payloads aggregated per window: the size of the aggregation set (Templar: 20).
@@ -333,6 +386,8 @@ impl Default for RunConfig {
 		Self {
 			version: 1,
 			model_config_hash: [0; 32],
+			data_manifest_hash: [0; 32],
+			run_seed: 0,
 			inner_steps: 30,
 			top_k: 64,
 			chunk_target: 64,
@@ -345,7 +400,8 @@ impl Default for RunConfig {
 			eval_lr_factor: FixedI64::from_inner(200_000_000),
 			eval_own_batches: 4,
 			eval_random_batches: 4,
-			miners_per_validator: 15,
+			scorers_per_miner: 3,
+			min_scorers: 2,
 			copy_overlap_threshold: FixedI64::from_inner(400_000_000),
 			peers_per_aggregate: 20,
 			blocks_per_window: DEFAULT_BLOCKS_PER_WINDOW,
@@ -358,7 +414,8 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
-	/// Whether every field is in its range: counts positive, fractions in [0, 1], β in (0, 1000],
+	/// Whether every field is in its range: counts positive, a quorum no larger than the
+	/// scorers, fractions in [0, 1], β in (0, 1000],
 	/// τ in [0, 100], and at most `max_peers` peers per aggregate.
 	pub fn is_valid(&self, max_peers: u32) -> bool {
 		let zero = FixedI64::zero();
@@ -375,7 +432,8 @@ impl RunConfig {
 			&& self.eval_lr_factor > zero
 			&& self.eval_own_batches > 0
 			&& self.eval_random_batches > 0
-			&& self.miners_per_validator > 0
+			&& self.min_scorers > 0
+			&& self.min_scorers <= self.scorers_per_miner
 			&& in_unit(self.copy_overlap_threshold)
 			&& self.peers_per_aggregate > 0
 			&& self.peers_per_aggregate <= max_peers
@@ -418,10 +476,67 @@ pub struct WindowRecord<AccountId, BlockNumber> {
 	pub commitments: Vec<(AccountId, Commitment<BlockNumber>)>,
 	/// Every checkpoint announcement, ordered by account id.
 	pub checkpoints: Vec<(AccountId, CheckpointAnnouncement<BlockNumber>)>,
-	/// Every validator's submission, ordered by validator account id.
-	pub scores: Vec<(AccountId, Vec<(AccountId, MinerScore)>)>,
+	/// The seed drawn at the first block of the next window, with the validator set and quorum
+	/// it assigns scorers from.
+	pub seed: Option<WindowSeed<Vec<AccountId>, BlockNumber>>,
+	/// Each committed miner's assigned validators (empty before the seed is drawn), ordered by
+	/// miner account id.
+	pub assignments: Vec<(AccountId, Vec<AccountId>)>,
+	/// Every validator's score commitment and whether it was revealed, ordered by validator.
+	pub score_commits: Vec<(AccountId, ScoreCommit<BlockNumber>)>,
+	/// Every revealed report, ordered by validator account id.
+	pub scores: Vec<(AccountId, ScoreReport<Vec<(AccountId, MinerScore)>>)>,
 	/// The aggregation set (ordered by account id), once selected at the start of the next window.
 	pub aggregation_set: Option<Vec<AccountId>>,
 	/// The ranking (ordered by rank, then account id), once the window is closed.
 	pub ranking: Option<Vec<RankEntry<AccountId>>>,
+	/// The canonical θ and the miners below quorum, once the window is closed.
+	pub outcome: Option<WindowOutcome<Vec<AccountId>>>,
+}
+
+/// The randomness and the scorer set of one window, drawn at the first block of the next.
+/// `Validators` is a bounded list in storage and a `Vec` in the runtime API.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct WindowSeed<Validators, BlockNumber> {
+	/// Blake2-256 of (window, the parent hash of the block that drew it).
+	pub seed: [u8; 32],
+	/// The block that drew it (the first block of the next window).
+	pub drawn_at: BlockNumber,
+	/// The validators at that block, sorted: assignment draws from these.
+	pub validators: Validators,
+	/// Validators assigned per miner: `min(scorers_per_miner, validators)`.
+	pub scorers_per_miner: u32,
+	/// Revealed assigned scores needed to rate a miner: `min(min_scorers, scorers_per_miner)`.
+	pub quorum: u32,
+}
+
+/// A validator's commitment to its scores of one window, and whether it was revealed.
+#[derive(Clone, Copy, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct ScoreCommit<BlockNumber> {
+	/// `blake2_256(SCALE(window, validator, theta_hash, scores, salt))`.
+	pub commitment: [u8; 32],
+	/// Block of the commitment (in the window after the scored one).
+	pub committed_at: BlockNumber,
+	/// Block of the reveal (two windows after the scored one), if any.
+	pub revealed_at: Option<BlockNumber>,
+}
+
+/// A validator's revealed scores of one window: the θ it evaluated against, then one score per
+/// assigned miner. `Scores` is a bounded list of (miner, score) in storage, a `Vec` in the API.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct ScoreReport<Scores> {
+	/// BLAKE3 of the θ the validator evaluated against (the trainer's weights hash).
+	pub theta_hash: [u8; 32],
+	/// Scores by miner.
+	pub scores: Scores,
+}
+
+/// What the close of a window decided besides the ranking. `Miners` is a bounded list in
+/// storage, a `Vec` in the API.
+#[derive(Clone, Encode, Decode, Eq, PartialEq, RuntimeDebug, TypeInfo, MaxEncodedLen)]
+pub struct WindowOutcome<Miners> {
+	/// The θ hash a strict majority of the revealing validators evaluated against, if any.
+	pub canonical_theta: Option<[u8; 32]>,
+	/// Committed miners that got fewer revealed assigned scores than the quorum: not rated.
+	pub below_quorum: Miners,
 }

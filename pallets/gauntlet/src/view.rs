@@ -61,18 +61,53 @@ impl<T: Config> Pallet<T> {
 			.take(Self::max_announcements_per_window() as usize)
 			.collect();
 		checkpoints.sort_by(|a, b| a.0.cmp(&b.0));
+		let validators = T::MaxValidators::get() as usize;
+		let mut score_commits: Vec<_> =
+			ScoreCommits::<T>::iter_prefix(window).take(validators).collect();
+		score_commits.sort_by(|a, b| a.0.cmp(&b.0));
 		let mut scores: Vec<_> = Scores::<T>::iter_prefix(window)
-			.take(T::MaxValidators::get() as usize)
-			.map(|(validator, list)| (validator, list.into_inner()))
+			.take(validators)
+			.map(|(validator, r)| {
+				(validator, ScoreReport { theta_hash: r.theta_hash, scores: r.scores.into_inner() })
+			})
 			.collect();
 		scores.sort_by(|a, b| a.0.cmp(&b.0));
+		let seed = WindowSeeds::<T>::get(window);
+		let assignments = match &seed {
+			Some(s) => commitments
+				.iter()
+				.map(|(miner, _)| {
+					let assigned = crate::assignment::assigned_validators(
+						&s.seed,
+						&s.validators,
+						miner,
+						s.scorers_per_miner,
+					);
+					(miner.clone(), assigned)
+				})
+				.collect(),
+			None => Vec::new(),
+		};
 		Some(WindowRecord {
 			window,
 			commitments,
 			checkpoints,
+			seed: seed.map(|s| WindowSeed {
+				seed: s.seed,
+				drawn_at: s.drawn_at,
+				validators: s.validators.into_inner(),
+				scorers_per_miner: s.scorers_per_miner,
+				quorum: s.quorum,
+			}),
+			assignments,
+			score_commits,
 			scores,
 			aggregation_set: AggregationSets::<T>::get(window).map(|s| s.into_inner()),
 			ranking: Rankings::<T>::get(window).map(|r| r.into_inner()),
+			outcome: WindowOutcomes::<T>::get(window).map(|o| WindowOutcome {
+				canonical_theta: o.canonical_theta,
+				below_quorum: o.below_quorum.into_inner(),
+			}),
 		})
 	}
 

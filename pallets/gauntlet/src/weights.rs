@@ -48,11 +48,13 @@ pub trait WeightInfo {
 	fn add_validator() -> Weight;
 	fn remove_validator() -> Weight;
 	fn announce_checkpoint() -> Weight;
-	fn submit_scores(n: u32, ) -> Weight;
+	fn commit_scores() -> Weight;
+	fn reveal_scores(n: u32, ) -> Weight;
 	fn set_run_config() -> Weight;
 	fn on_initialize_base() -> Weight;
 	fn close_window(n: u32, v: u32, ) -> Weight;
 	fn select_aggregation_set(n: u32, ) -> Weight;
+	fn draw_seed() -> Weight;
 	fn activate_run_config() -> Weight;
 	fn prune_window(n: u32, v: u32, ) -> Weight;
 }
@@ -166,28 +168,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	/// Storage: `Gauntlet::Validators` (r:1 w:0)
-	/// Proof: `Gauntlet::Validators` (`max_values`: Some(1), `max_size`: Some(513), added: 1008, mode: `MaxEncodedLen`)
-	/// Storage: `Gauntlet::BlocksPerWindow` (r:1 w:0)
-	/// Proof: `Gauntlet::BlocksPerWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `Gauntlet::Scores` (r:1 w:1)
-	/// Proof: `Gauntlet::Scores` (`max_values`: None, `max_size`: Some(15426), added: 17901, mode: `MaxEncodedLen`)
-	/// Storage: `Gauntlet::WindowTallies` (r:1 w:1)
-	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Gauntlet::Commitments` (r:256 w:0)
-	/// Proof: `Gauntlet::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 256]`.
-	fn submit_scores(n: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `755 + n * (85 ±0)`
-		//  Estimated: `18891 + n * (2583 ±0)`
-		// Minimum execution time: 75_288_000 picoseconds.
-		Weight::from_parts(75_986_094, 18891)
-			// Standard Error: 132_105
-			.saturating_add(Weight::from_parts(7_042_106, 0).saturating_mul(n.into()))
+	fn commit_scores() -> Weight {
+		Weight::from_parts(40_000_000, 3583)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	fn reveal_scores(n: u32, ) -> Weight {
+		Weight::from_parts(100_000_000, 18891)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(n.into()))
 	}
 	/// Storage: `Gauntlet::BlocksPerWindow` (r:1 w:0)
@@ -270,6 +261,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2593).saturating_mul(n.into()))
+	}
+	fn draw_seed() -> Weight {
+		Weight::from_parts(30_000_000, 1000)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Gauntlet::PendingRunConfig` (r:1 w:1)
 	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(144), added: 639, mode: `MaxEncodedLen`)
@@ -358,12 +354,17 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
-	fn submit_scores(n: u32, ) -> Weight {
-		Weight::from_parts(75_986_094, 18891)
-			.saturating_add(Weight::from_parts(7_042_106, 0).saturating_mul(n.into()))
+	fn commit_scores() -> Weight {
+		Weight::from_parts(40_000_000, 3583)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
+	fn reveal_scores(n: u32, ) -> Weight {
+		Weight::from_parts(100_000_000, 18891)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(n.into()))
 	}
 	fn set_run_config() -> Weight {
@@ -393,6 +394,11 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2593).saturating_mul(n.into()))
+	}
+	fn draw_seed() -> Weight {
+		Weight::from_parts(30_000_000, 1000)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn activate_run_config() -> Weight {
 		Weight::from_parts(12_905_000, 1629)

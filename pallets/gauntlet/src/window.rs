@@ -1,6 +1,7 @@
-//! The window lifecycle driven by `on_initialize`: close, select, activate, prune.
+//! The window lifecycle driven by `on_initialize`: close, select and draw the seed, activate,
+//! prune.
 
-use crate::{pallet::*, ratings, scoring, types::*, weights::WeightInfo};
+use crate::{assignment, pallet::*, ratings, scoring, types::*, weights::WeightInfo};
 use alloc::{collections::BTreeMap, vec::Vec};
 use frame_support::{pallet_prelude::*, traits::Get};
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -18,12 +19,13 @@ impl<T: Config> Pallet<T> {
 		let start = cursor;
 		let mut weight = T::WeightInfo::on_initialize_base();
 
-		if cursor.next_close.saturating_add(2) <= current {
+		if cursor.next_close.saturating_add(3) <= current {
 			weight.saturating_accrue(Self::close_window(cursor.next_close));
 			cursor.next_close.saturating_inc();
 		}
 		if cursor.next_select.saturating_add(1) <= current {
 			weight.saturating_accrue(Self::select_aggregation_set(cursor.next_select));
+			weight.saturating_accrue(Self::draw_seed(cursor.next_select, block));
 			cursor.next_select.saturating_inc();
 		}
 		weight.saturating_accrue(Self::activate_pending_config(current));
@@ -41,25 +43,44 @@ impl<T: Config> Pallet<T> {
 		weight
 	}
 
-	/// Rates window `window`: median of the validators' scores per miner, one Plackett-Luce
-	/// update of the scored miners that are still registered, their binary moving average and
-	/// sync, then every miner's final weight; records the ranking and rating snapshots.
-	/// Committers without any score are not rated.
+	/// Rates window `window`: per miner, the median of the revealed scores of its assigned
+	/// validators, if at least the quorum revealed; one Plackett-Luce update of those miners
+	/// that are still registered, their binary moving average and sync, then every miner's final
+	/// weight; records the ranking, the rating snapshots, the canonical θ and who fell below
+	/// quorum.
 	pub(crate) fn close_window(window: Window) -> Weight {
 		let config = CurrentRunConfig::<T>::get();
 		let tally = WindowTallies::<T>::get(window);
 		let max_validators = T::MaxValidators::get() as usize;
 		let max_miners = T::MaxMiners::get() as usize;
+		// No seed (a window from before storage version 2): no assignment, so nobody reached
+		// the quorum. `reveal_scores` refuses reveals for such windows anyway.
+		let quorum = WindowSeeds::<T>::get(window).map_or(u32::MAX, |s| s.quorum.max(1));
 
 		let mut by_miner: BTreeMap<T::AccountId, Vec<MinerScore>> = BTreeMap::new();
-		for (_validator, list) in Scores::<T>::iter_prefix(window).take(max_validators) {
-			for (miner, score) in list {
+		let mut thetas: BTreeMap<[u8; 32], u32> = BTreeMap::new();
+		let mut reports = 0u32;
+		for (_validator, report) in Scores::<T>::iter_prefix(window).take(max_validators) {
+			reports.saturating_inc();
+			thetas.entry(report.theta_hash).or_default().saturating_inc();
+			for (miner, score) in report.scores {
 				by_miner.entry(miner).or_default().push(score);
 			}
 		}
-		// Players in account-id order: scored, still registered.
+		// All zeros is "not recorded" (reports migrated from storage version 1): never canonical.
+		let canonical_theta = thetas
+			.into_iter()
+			.find(|(h, n)| *h != [0; 32] && n.saturating_mul(2) > reports)
+			.map(|(h, _)| h);
+		let mut below_quorum: Vec<T::AccountId> = Commitments::<T>::iter_key_prefix(window)
+			.take(max_miners)
+			.filter(|m| by_miner.get(m).map_or(0, |l| to_u32(l.len())) < quorum)
+			.collect();
+		below_quorum.sort();
+		// Players in account-id order: at quorum, still registered.
 		let mut players: Vec<(T::AccountId, scoring::Aggregate, MinerState)> = by_miner
 			.into_iter()
+			.filter(|(_, list)| to_u32(list.len()) >= quorum)
 			.filter_map(|(miner, list)| {
 				let state = MinerStates::<T>::get(&miner)?;
 				Some((miner, scoring::aggregate(&list)?, state))
@@ -138,13 +159,42 @@ impl<T: Config> Pallet<T> {
 		}
 		ranking.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.miner.cmp(&b.miner)));
 		let rated = to_u32(ranking.len());
+		let below = to_u32(below_quorum.len());
 		Rankings::<T>::insert(window, Ranking::<T>::truncate_from(ranking));
+		WindowOutcomes::<T>::insert(
+			window,
+			WindowOutcome {
+				canonical_theta,
+				below_quorum: MinerList::<T>::truncate_from(below_quorum),
+			},
+		);
 		Self::deposit_event(Event::WindowClosed {
 			window,
 			rated,
-			unscored: tally.commitments.saturating_sub(rated),
+			below_quorum: below,
+			canonical_theta,
 		});
-		T::WeightInfo::close_window(to_u32(final_states.len()), tally.score_submissions)
+		T::WeightInfo::close_window(to_u32(final_states.len()), tally.score_reveals)
+	}
+
+	/// Draws the seed of `window` at `block`, the first block of the next window: from the
+	/// parent hash, which no one knew while `window`'s commitments were being made. Stores the
+	/// validator set and the effective scorer count and quorum with it, so the assignment never
+	/// changes afterwards (see [`assignment`] for who could bias the seed).
+	pub(crate) fn draw_seed(window: Window, block: BlockNumberFor<T>) -> Weight {
+		let config = CurrentRunConfig::<T>::get();
+		let validators = Validators::<T>::get();
+		let parent = frame_system::Pallet::<T>::parent_hash();
+		let seed = assignment::window_seed(window, parent.as_ref());
+		let count = to_u32(validators.len());
+		let scorers_per_miner = config.scorers_per_miner.min(count);
+		let quorum = config.min_scorers.min(scorers_per_miner);
+		WindowSeeds::<T>::insert(
+			window,
+			WindowSeed { seed, drawn_at: block, validators, scorers_per_miner, quorum },
+		);
+		Self::deposit_event(Event::SeedDrawn { window, seed, validators: count });
+		T::WeightInfo::draw_seed()
 	}
 
 	/// Fixes the aggregation set of `window`: its top `peers_per_aggregate` committers (still
@@ -191,6 +241,7 @@ impl<T: Config> Pallet<T> {
 			Commitments::<T>::clear_prefix(window, miners, None),
 			Checkpoints::<T>::clear_prefix(window, announcements, None),
 			Scores::<T>::clear_prefix(window, validators, None),
+			ScoreCommits::<T>::clear_prefix(window, validators, None),
 			RatingHistory::<T>::clear_prefix(window, miners, None),
 		]
 		.iter()
@@ -199,11 +250,13 @@ impl<T: Config> Pallet<T> {
 			WindowTallies::<T>::remove(window);
 			AggregationSets::<T>::remove(window);
 			Rankings::<T>::remove(window);
+			WindowSeeds::<T>::remove(window);
+			WindowOutcomes::<T>::remove(window);
 			Self::deposit_event(Event::WindowPruned { window });
 		}
 		let weight = T::WeightInfo::prune_window(
 			tally.commitments.max(tally.checkpoints),
-			tally.score_submissions,
+			tally.score_commits,
 		);
 		(weight, done)
 	}
