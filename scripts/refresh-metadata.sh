@@ -59,13 +59,17 @@ done
 
 # The argument is the SCALE encoding of the u32 version (little endian).
 ARG="0x$(printf '%02x000000' "$METADATA_VERSION")"
-RESPONSE="$(rpc state_call "[\"Metadata_metadata_at_version\", \"$ARG\"]")"
+# Through a file: the hex response is larger than one command-line argument may be.
+RESPONSE="$(mktemp)"
+rpc state_call "[\"Metadata_metadata_at_version\", \"$ARG\"]" >"$RESPONSE"
 
 mkdir -p "$(dirname "$OUT")"
 python3 - "$OUT" "$RESPONSE" <<'PY'
 import json, sys
 
-out, response = sys.argv[1], json.loads(sys.argv[2])
+out = sys.argv[1]
+with open(sys.argv[2]) as f:
+    response = json.load(f)
 if "result" not in response:
     sys.exit(f"state_call failed: {response.get('error')}")
 data = bytes.fromhex(response["result"][2:])
@@ -89,3 +93,4 @@ with open(out, "wb") as f:
     f.write(metadata)
 print(f"wrote {len(metadata)} bytes of metadata V{metadata[4]} to {out}")
 PY
+rm -f "$RESPONSE"

@@ -1,7 +1,7 @@
 //! The pallet's benchmarked weights (`pallets/gauntlet/src/weights.rs`, as wired into this
 //! runtime) against the block's weight limit at the chain's worst case: `MaxMiners` miners and
 //! `MaxValidators` validators. Prints the fractions the README quotes (`--no-capture` shows them).
-//! The budgets (5% for one validator's scores, 10% for a window close) are the pallet's design
+//! The budgets (5% for one validator's reveal, 10% for a window close) are the pallet's design
 //! limits: weights past them would crowd out the transactions a window needs.
 
 use frame_support::{traits::Get, weights::Weight};
@@ -37,11 +37,14 @@ fn report(what: &str, weight: Weight) -> f64 {
 
 #[test]
 fn scores_for_every_miner_of_a_window_take_at_most_5_percent_of_a_block() {
-	let share =
-		report(&format!("submit_scores({})", max_miners()), Weights::submit_scores(max_miners()));
+	// One validator revealing a score for every miner (each checked against the assignment of
+	// `MaxValidators` validators: the benchmark's worst case), plus its commitment.
+	let reveal = Weights::reveal_scores(max_miners());
+	let share = report(&format!("reveal_scores({})", max_miners()), reveal);
+	report("commit_scores", Weights::commit_scores());
 	assert!(
 		share <= 0.05,
-		"submit_scores at {} miners takes {:.2}% of a block",
+		"reveal_scores at {} miners takes {:.2}% of a block",
 		max_miners(),
 		share * 100.0
 	);
@@ -50,15 +53,18 @@ fn scores_for_every_miner_of_a_window_take_at_most_5_percent_of_a_block() {
 #[test]
 fn the_busiest_window_boundary_takes_at_most_10_percent_of_a_block() {
 	// The first block of a window does everything `on_initialize` can do at once: close window
-	// X-2, select X-1's aggregation set, activate a scheduled config and prune the oldest window.
+	// X-3, select X-1's aggregation set and draw its seed, activate a scheduled config and prune
+	// the oldest window.
 	let (n, v) = (max_miners(), max_validators());
 	let close = Weights::close_window(n, v);
 	let boundary = Weights::on_initialize_base()
 		.saturating_add(close)
 		.saturating_add(Weights::select_aggregation_set(n))
+		.saturating_add(Weights::draw_seed())
 		.saturating_add(Weights::activate_run_config())
 		.saturating_add(Weights::prune_window(n, v));
 	report(&format!("close_window({n}, {v})"), close);
-	let share = report("whole window boundary (close + select + activate + prune)", boundary);
+	let share =
+		report("whole window boundary (close + select + seed + activate + prune)", boundary);
 	assert!(share <= 0.10, "a window boundary takes {:.2}% of a block", share * 100.0);
 }

@@ -9,8 +9,8 @@
 
 use anyhow::{ensure, Context, Result};
 use gauntlet_chain::{
-	types::{FailureReason, MinerScore},
-	AccountId, ChainError, GauntletClient, Signer, Window,
+	types::{EvaluationLosses, FailureReason, MinerScore},
+	AccountId, ChainError, GauntletClient, SealedScores, Signer, Window,
 };
 use gauntlet_e2e::{binary, free_port, wait_for, Node};
 use serde_json::Value;
@@ -42,6 +42,9 @@ struct Filled {
 	checkpoint: Option<Window>,
 }
 
+/// The θ hash both validators report having evaluated against.
+const THETA: [u8; 32] = [0x5a; 32];
+
 /// The score `validator` (0 or 1) gives miner `m` (0, 1, 2) in `window`: miner 0 is good, miner
 /// 1 is out of sync for validator 1, miner 2 gets a copy flag from validator 0 and a hash
 /// mismatch from validator 1.
@@ -54,6 +57,12 @@ fn score_of(validator: usize, m: usize, window: Window) -> MinerScore {
 		sync_score: 1.0,
 		copy_suspected: false,
 		failure: None,
+		losses: EvaluationLosses {
+			own_before: 5.0,
+			own_after: 4.0,
+			random_before: 5.0,
+			random_after: 4.5 - 0.1 * m as f64,
+		},
 	};
 	match (validator, m) {
 		(1, 1) => MinerScore { sync_score: 0.4, ..clean },
@@ -114,8 +123,11 @@ async fn fill(client: &GauntletClient) -> Result<Filled> {
 		checkpoint: None,
 	};
 	let mut window = client.head().await?.window;
-	// FILLED_WINDOWS windows of commitments, then one more for the last window's scores.
-	for round in 0..=FILLED_WINDOWS {
+	// Score commitments waiting for their reveal, by scored window.
+	let mut sealed: BTreeMap<Window, Vec<SealedScores>> = BTreeMap::new();
+	// FILLED_WINDOWS windows of commitments, then two more: the last window's score commitments,
+	// then their reveals.
+	for round in 0..=FILLED_WINDOWS + 1 {
 		window = next_window(client, window).await?;
 		let mut tasks = JoinSet::new();
 		// This window's commitments (all in one block: separate accounts, separate nonces).
@@ -137,7 +149,7 @@ async fn fill(client: &GauntletClient) -> Result<Filled> {
 				("checkpoint".to_string(), signer.account_id(), result)
 			});
 		}
-		// The previous window's scores, from both validators.
+		// The previous window's scores, committed by both validators.
 		let previous = window.checked_sub(1);
 		let to_score = previous.and_then(|w| filled.committed.get(&w).cloned());
 		if let (Some(prev), Some(committed)) = (previous, to_score) {
@@ -149,20 +161,38 @@ async fn fill(client: &GauntletClient) -> Result<Filled> {
 					.filter(|(_, (_, s))| committed.contains(&s.account_id()))
 					.map(|(m, (_, s))| (s.account_id(), score_of(v, m, prev)))
 					.collect();
+				let seal = SealedScores::new(prev, signer.account_id(), THETA, scores)?;
+				sealed.entry(prev).or_default().push(seal.clone());
 				let (client, signer) = (client.clone(), signer.clone());
 				tasks.spawn(async move {
-					let result = client.submit_scores(&signer, prev, &scores).await;
-					(format!("scores {v}"), signer.account_id(), result)
+					let result = client.commit_scores(&signer, &seal).await;
+					(format!("score commitment {v}"), signer.account_id(), result)
 				});
 			}
 		}
+		// The scores committed a window ago, revealed.
+		let revealing = window.checked_sub(2).and_then(|w| sealed.remove(&w));
+		for seal in revealing.into_iter().flatten() {
+			let client = client.clone();
+			let signer = filled
+				.validators
+				.iter()
+				.find(|v| v.account_id() == seal.validator)
+				.context("sealed by a validator")?
+				.clone();
+			tasks.spawn(async move {
+				let result = client.reveal_scores(&signer, &seal).await;
+				("reveal".to_string(), signer.account_id(), result)
+			});
+		}
 		let mut commits = Vec::new();
-		let mut scores_ok = 0;
+		let mut reveals_ok = 0;
 		while let Some(joined) = tasks.join_next().await {
 			let (what, who, result) = joined?;
 			match result {
 				Ok(_) if what.starts_with("commit") => commits.push(who),
-				Ok(_) if what.starts_with("scores") => scores_ok += 1,
+				Ok(_) if what.starts_with("score commitment") => {}
+				Ok(_) if what == "reveal" => reveals_ok += 1,
 				Ok(_) => filled.checkpoint = Some(window),
 				// The window can end between reading it and inclusion: try again next window.
 				Err(e) => eprintln!("window {window}: {what} failed: {e}"),
@@ -171,14 +201,14 @@ async fn fill(client: &GauntletClient) -> Result<Filled> {
 		if !commits.is_empty() {
 			filled.committed.insert(window, commits);
 		}
-		if scores_ok == filled.validators.len() {
-			filled.scored.push(window - 1);
+		if reveals_ok == filled.validators.len() {
+			filled.scored.push(window - 2);
 		}
 	}
 	ensure!(filled.scored.len() >= 3, "too few windows scored: {:?}", filled.scored);
-	// Wait until the last scored window is closed (first block of window + 2).
+	// Wait until the last scored window is closed (first block of window + 3).
 	let last = *filled.scored.last().context("no window scored")?;
-	next_window(client, last + 1).await?;
+	next_window(client, last + 2).await?;
 	Ok(filled)
 }
 

@@ -5,7 +5,10 @@
 //! prints, and gets a signed extrinsic included.
 
 use anyhow::{ensure, Context, Result};
-use gauntlet_chain::{types::MinerScore, AccountId, GauntletClient, Signer, Window};
+use gauntlet_chain::{
+	types::{EvaluationLosses, MinerScore},
+	AccountId, GauntletClient, SealedScores, Signer, Window,
+};
 use gauntlet_e2e::{binary, wait_for, Node};
 use serde_json::Value;
 use std::{
@@ -34,6 +37,12 @@ fn score_of(m: usize, round: u64) -> MinerScore {
 		sync_score: 1.0 - 0.2 * m as f64,
 		copy_suspected: m == 2 && round == 1,
 		failure: None,
+		losses: EvaluationLosses {
+			own_before: 5.0,
+			own_after: 4.0 + 0.1 * m as f64,
+			random_before: 5.0,
+			random_after: 4.5 + 0.1 * m as f64,
+		},
 	}
 }
 
@@ -73,8 +82,10 @@ async fn fill(client: &GauntletClient) -> Result<(Vec<Signer>, BTreeMap<Window, 
 
 	let mut window = client.head().await?.window;
 	let mut committed: BTreeMap<Window, Vec<AccountId>> = BTreeMap::new();
+	let mut sealed: BTreeMap<Window, SealedScores> = BTreeMap::new();
 	let mut scored = BTreeMap::new();
-	for round in 0..=FILLED_WINDOWS {
+	// Commitments, then a window later score commitments, then a window later their reveals.
+	for round in 0..=FILLED_WINDOWS + 1 {
 		window = next_window(client, window).await?;
 		// This window's commitments (`Some(miner)`) and the previous window's scores (`None`).
 		let mut tasks = JoinSet::new();
@@ -83,7 +94,7 @@ async fn fill(client: &GauntletClient) -> Result<(Vec<Signer>, BTreeMap<Window, 
 				let (client, signer) = (client.clone(), signer.clone());
 				tasks.spawn(async move {
 					let result = client.commit(&signer, window, [m as u8 + 1; 32], 4096).await;
-					(Some(signer.account_id()), result.map(drop))
+					(Some(Some(signer.account_id())), result.map(drop))
 				});
 			}
 		}
@@ -95,18 +106,29 @@ async fn fill(client: &GauntletClient) -> Result<(Vec<Signer>, BTreeMap<Window, 
 				.filter(|(_, s)| who.contains(&s.account_id()))
 				.map(|(m, s)| (s.account_id(), score_of(m, round - 1)))
 				.collect();
+			let seal = SealedScores::new(previous, validator.account_id(), [7; 32], scores)?;
+			sealed.insert(previous, seal.clone());
 			let (client, validator) = (client.clone(), validator.clone());
 			tasks.spawn(async move {
-				(None, client.submit_scores(&validator, previous, &scores).await.map(drop))
+				(None, client.commit_scores(&validator, &seal).await.map(drop))
+			});
+		}
+		let revealed = window.checked_sub(2);
+		if let Some(seal) = revealed.and_then(|w| sealed.remove(&w)) {
+			let (client, validator) = (client.clone(), validator.clone());
+			tasks.spawn(async move {
+				(Some(None), client.reveal_scores(&validator, &seal).await.map(drop))
 			});
 		}
 		let mut commits = Vec::new();
 		while let Some(joined) = tasks.join_next().await {
 			match joined? {
-				(Some(miner), Ok(())) => commits.push(miner),
-				(None, Ok(())) => {
-					scored.insert(previous, committed[&previous].clone());
+				(Some(Some(miner)), Ok(())) => commits.push(miner),
+				(Some(None), Ok(())) => {
+					let w = revealed.context("a reveal")?;
+					scored.insert(w, committed[&w].clone());
 				}
+				(None, Ok(())) => {}
 				// The window can end between reading it and inclusion: the test checks below
 				// that enough got through.
 				(_, Err(e)) => eprintln!("window {window}: {e}"),
@@ -116,9 +138,9 @@ async fn fill(client: &GauntletClient) -> Result<(Vec<Signer>, BTreeMap<Window, 
 			committed.insert(window, commits);
 		}
 	}
-	// Closed at the first block of the window two after.
+	// Closed at the first block of the window three after.
 	let last = *scored.keys().last().context("no window was scored")?;
-	next_window(client, last + 1).await?;
+	next_window(client, last + 2).await?;
 	Ok((miners, scored))
 }
 

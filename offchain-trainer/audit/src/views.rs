@@ -257,6 +257,7 @@ mod tests {
 			sync_score: 1.0,
 			copy_suspected: false,
 			failure: None,
+			losses: Default::default(),
 		}
 	}
 

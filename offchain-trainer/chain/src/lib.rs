@@ -5,7 +5,9 @@
 //!   change; the e2e test `metadata_drift` fails until you do).
 //! - [`GauntletClient`]: connect, then read through the pallet's `GauntletApi` runtime API
 //!   (leaderboard, rating history, window records, run configuration) and submit the pallet's
-//!   calls (register, update_endpoint, commit, announce_checkpoint, submit_scores).
+//!   calls (register, update_endpoint, commit, announce_checkpoint, commit_scores,
+//!   reveal_scores).
+//! - [`SealedScores`]: a validator's scores between their commitment and their reveal.
 //! - [`Signer`]: an sr25519 key from a `//Alice`-style secret URI or a 0600 key file;
 //!   [`SignerArgs`] the matching `--suri` / `--key-file` flags for CLIs.
 //! - [`types`]: the chain's values with real numbers in place of fixed point, serialisable.
@@ -14,12 +16,14 @@
 mod client;
 mod error;
 pub mod metadata;
+mod sealed;
 mod signer;
 mod tx;
 pub mod types;
 
 pub use client::{ChainAt, ChainConfig, GauntletClient};
 pub use error::{ChainError, Result};
+pub use sealed::SealedScores;
 pub use signer::{Signer, SignerArgs};
 pub use tx::Included;
 pub use types::{AccountId, Window};

@@ -2,8 +2,8 @@
 
 use crate::{
 	runtime::{self, runtime_types as rt},
-	types::{AccountId, MinerScore, Window},
-	ChainError, GauntletClient, Result, Signer,
+	types::{AccountId, Window},
+	ChainError, GauntletClient, Result, SealedScores, Signer,
 };
 use subxt::{
 	config::SubstrateExtrinsicParamsBuilder, error::TransactionEventsError,
@@ -75,20 +75,24 @@ impl GauntletClient {
 		self.submit("Gauntlet.announce_checkpoint", &call, signer).await.map(|(i, _)| i)
 	}
 
-	/// Submit `signer`'s (a validator's) scores for `window`, which must be the current window
-	/// minus one. Scores are converted to the chain's fixed point before anything is sent.
-	pub async fn submit_scores(
-		&self,
-		signer: &Signer,
-		window: Window,
-		scores: &[(AccountId, MinerScore)],
-	) -> Result<Included> {
-		let scores = scores
-			.iter()
-			.map(|(miner, score)| Ok((*miner, score.to_runtime()?)))
-			.collect::<Result<Vec<_>>>()?;
-		let call = runtime::transactions().gauntlet().submit_scores(window, bounded(scores));
-		self.submit("Gauntlet.submit_scores", &call, signer).await.map(|(i, _)| i)
+	/// Commit `signer`'s (a validator's) sealed scores of `sealed.window`, which must be the
+	/// current window minus one.
+	pub async fn commit_scores(&self, signer: &Signer, sealed: &SealedScores) -> Result<Included> {
+		let call =
+			runtime::transactions().gauntlet().commit_scores(sealed.window, sealed.commitment.0);
+		self.submit("Gauntlet.commit_scores", &call, signer).await.map(|(i, _)| i)
+	}
+
+	/// Reveal `signer`'s sealed scores of `sealed.window` (the current window minus two): the
+	/// same θ hash, scores and salt it committed to.
+	pub async fn reveal_scores(&self, signer: &Signer, sealed: &SealedScores) -> Result<Included> {
+		let call = runtime::transactions().gauntlet().reveal_scores(
+			sealed.window,
+			sealed.theta_hash.0,
+			bounded(sealed.runtime_scores()?),
+			sealed.salt.0,
+		);
+		self.submit("Gauntlet.reveal_scores", &call, signer).await.map(|(i, _)| i)
 	}
 
 	/// Add `validator` through `Sudo.sudo` (test and dev chains, where `sudo` is the admin).

@@ -4,7 +4,7 @@
 //! (`inner / 10⁹`) and final weights as `Perbill` (`parts / 10⁹`); these types carry `f64`s.
 //! Converting back ([`MinerScore`] → the runtime's) rounds to the nearest 10⁻⁹.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 pub use subxt::utils::AccountId32 as AccountId;
 
 use crate::runtime::runtime_types as rt;
@@ -17,7 +17,7 @@ pub type BlockNumber = u32;
 /// `1.0` in `FixedI64` and `Perbill` units.
 const BILLION: f64 = 1e9;
 
-/// A 32-byte hash (BLAKE3 of a payload or checkpoint, Blake2-256 of a model configuration),
+/// A 32-byte hash (BLAKE3 of a payload, checkpoint or θ, Blake2-256 of a model configuration),
 /// shown as `0x`-prefixed hex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hash32(pub [u8; 32]);
@@ -32,6 +32,30 @@ impl std::fmt::Display for Hash32 {
 impl Serialize for Hash32 {
 	fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
 		s.collect_str(self)
+	}
+}
+
+impl std::str::FromStr for Hash32 {
+	type Err = String;
+
+	fn from_str(s: &str) -> Result<Self, String> {
+		let hex = s.strip_prefix("0x").unwrap_or(s);
+		if hex.len() != 64 || !hex.is_ascii() {
+			return Err(format!("{s:?} is not 32 bytes of hex"));
+		}
+		let mut out = [0u8; 32];
+		for (i, byte) in out.iter_mut().enumerate() {
+			*byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+				.map_err(|e| format!("{s:?} is not hex: {e}"))?;
+		}
+		Ok(Self(out))
+	}
+}
+
+impl<'de> Deserialize<'de> for Hash32 {
+	fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+		let s = String::deserialize(d)?;
+		s.parse().map_err(serde::de::Error::custom)
 	}
 }
 
@@ -123,7 +147,7 @@ pub struct CheckpointAnnouncement {
 }
 
 /// Why a validator could not evaluate a payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
 	/// The miner did not serve the committed payload.
@@ -144,8 +168,21 @@ impl std::fmt::Display for FailureReason {
 	}
 }
 
+/// The four mean losses a score was computed from (all zero for a failure).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationLosses {
+	/// On the miner's own pages, on θ.
+	pub own_before: f64,
+	/// On the miner's own pages, after the trial step.
+	pub own_after: f64,
+	/// On the window's random pages, on θ.
+	pub random_before: f64,
+	/// On the window's random pages, after the trial step.
+	pub random_after: f64,
+}
+
 /// One validator's measurements of one miner in one window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MinerScore {
 	/// Relative loss improvement on random data, in [−1000, 1]: what miners are ranked by.
 	pub gradient_score: f64,
@@ -159,6 +196,8 @@ pub struct MinerScore {
 	pub copy_suspected: bool,
 	/// Set when the payload could not be evaluated.
 	pub failure: Option<FailureReason>,
+	/// The losses behind the scores above.
+	pub losses: EvaluationLosses,
 }
 
 /// One miner's line in one validator's submission.
@@ -171,13 +210,61 @@ pub struct ScoredMiner {
 	pub score: MinerScore,
 }
 
-/// One validator's submission for a window.
+/// One validator's revealed scores of a window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ValidatorScores {
 	/// The validator.
 	pub validator: AccountId,
+	/// The weights hash of the θ it evaluated against.
+	pub theta_hash: Hash32,
 	/// A score per miner it evaluated.
 	pub scores: Vec<ScoredMiner>,
+}
+
+/// A window's seed and the validator set its scorers are drawn from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowSeed {
+	/// The seed (from the parent hash of the first block of the next window).
+	pub seed: Hash32,
+	/// The block that drew it.
+	pub drawn_at: BlockNumber,
+	/// The validators assignment draws from.
+	pub validators: Vec<AccountId>,
+	/// Validators assigned per miner.
+	pub scorers_per_miner: u32,
+	/// Revealed assigned scores a miner needs to be rated.
+	pub quorum: u32,
+}
+
+/// The validators assigned to score one miner.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Assignment {
+	/// The miner.
+	pub miner: AccountId,
+	/// Its scorers, in draw order.
+	pub validators: Vec<AccountId>,
+}
+
+/// A validator's commitment to its scores of a window, and whether it revealed them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScoreCommitStatus {
+	/// The validator.
+	pub validator: AccountId,
+	/// The commitment.
+	pub commitment: Hash32,
+	/// Block of the commitment.
+	pub committed_at: BlockNumber,
+	/// Block of the reveal; `None`: never revealed (yet).
+	pub revealed_at: Option<BlockNumber>,
+}
+
+/// What a window's close decided besides the ranking.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowOutcome {
+	/// The θ a strict majority of revealing validators evaluated against.
+	pub canonical_theta: Option<Hash32>,
+	/// Committers with fewer revealed assigned scores than the quorum (not rated).
+	pub below_quorum: Vec<AccountId>,
 }
 
 /// One miner's line in a closed window's ranking (medians over validators).
@@ -220,12 +307,34 @@ pub struct WindowRecord {
 	pub commitments: Vec<Commitment>,
 	/// Checkpoint announcements, by account id.
 	pub checkpoints: Vec<CheckpointAnnouncement>,
-	/// Every validator's submission, by validator account id.
+	/// The seed, once drawn (first block of the next window).
+	pub seed: Option<WindowSeed>,
+	/// Each committed miner's scorers (empty before the seed).
+	pub assignments: Vec<Assignment>,
+	/// Every validator's score commitment and its reveal status, by validator account id.
+	pub score_commits: Vec<ScoreCommitStatus>,
+	/// Every revealed report, by validator account id.
 	pub scores: Vec<ValidatorScores>,
 	/// The aggregation set, once selected (first block of the next window).
 	pub aggregation_set: Option<Vec<AccountId>>,
-	/// The ranking, once the window is closed (first block of the window two after).
+	/// The ranking, once the window is closed (first block of the window three after).
 	pub ranking: Option<Vec<RankEntry>>,
+	/// The canonical θ and who fell below quorum, once the window is closed.
+	pub outcome: Option<WindowOutcome>,
+}
+
+impl WindowRecord {
+	/// The miners whose payloads `validator` is assigned to score, by miner account id.
+	pub fn assigned_to(&self, validator: &AccountId) -> Vec<&Commitment> {
+		self.commitments
+			.iter()
+			.filter(|c| {
+				self.assignments
+					.iter()
+					.any(|a| a.miner == c.miner && a.validators.contains(validator))
+			})
+			.collect()
+	}
 }
 
 /// The on-chain training hyperparameters.
@@ -233,8 +342,12 @@ pub struct WindowRecord {
 pub struct RunConfig {
 	/// Config version; increases with every change.
 	pub version: u32,
-	/// Blake2-256 of the model configuration.
+	/// Blake2-256 of the model configuration; zeros: not checked.
 	pub model_config_hash: Hash32,
+	/// Blake2-256 of the data manifest; zeros: not checked.
+	pub data_manifest_hash: Hash32,
+	/// The run seed.
+	pub run_seed: u64,
 	/// Inner optimizer steps per window.
 	pub inner_steps: u32,
 	/// Entries kept per chunk by top-k.
@@ -255,8 +368,10 @@ pub struct RunConfig {
 	pub eval_own_batches: u32,
 	/// Batches evaluated on random data.
 	pub eval_random_batches: u32,
-	/// Miners a validator evaluates per window.
-	pub miners_per_validator: u32,
+	/// Validators assigned to score each miner.
+	pub scorers_per_miner: u32,
+	/// Revealed scores a miner needs to be rated.
+	pub min_scorers: u32,
 	/// Top-k overlap above which a payload is flagged as copied.
 	pub copy_overlap_threshold: f64,
 	/// Size of the aggregation set.
@@ -383,6 +498,12 @@ impl From<rt::pallet_gauntlet::types::MinerScore> for MinerScore {
 			sync_score: fixed_i64(&s.sync_score),
 			copy_suspected: s.copy_suspected,
 			failure: s.failure.map(Into::into),
+			losses: EvaluationLosses {
+				own_before: fixed_i64(&s.losses.own_before),
+				own_after: fixed_i64(&s.losses.own_after),
+				random_before: fixed_i64(&s.losses.random_before),
+				random_after: fixed_i64(&s.losses.random_after),
+			},
 		}
 	}
 }
@@ -397,6 +518,12 @@ impl MinerScore {
 			sync_score: to_fixed_i64("sync_score", self.sync_score)?,
 			copy_suspected: self.copy_suspected,
 			failure: self.failure.map(Into::into),
+			losses: rt::pallet_gauntlet::types::EvaluationLosses {
+				own_before: to_fixed_i64("own_before", self.losses.own_before)?,
+				own_after: to_fixed_i64("own_after", self.losses.own_after)?,
+				random_before: to_fixed_i64("random_before", self.losses.random_before)?,
+				random_after: to_fixed_i64("random_after", self.losses.random_after)?,
+			},
 		})
 	}
 }
@@ -445,12 +572,36 @@ impl From<rt::pallet_gauntlet::types::WindowRecord<AccountId, BlockNumber>> for 
 					announced_at: c.announced_at,
 				})
 				.collect(),
+			seed: r.seed.map(|s| WindowSeed {
+				seed: Hash32(s.seed),
+				drawn_at: s.drawn_at,
+				validators: s.validators,
+				scorers_per_miner: s.scorers_per_miner,
+				quorum: s.quorum,
+			}),
+			assignments: r
+				.assignments
+				.into_iter()
+				.map(|(miner, validators)| Assignment { miner, validators })
+				.collect(),
+			score_commits: r
+				.score_commits
+				.into_iter()
+				.map(|(validator, c)| ScoreCommitStatus {
+					validator,
+					commitment: Hash32(c.commitment),
+					committed_at: c.committed_at,
+					revealed_at: c.revealed_at,
+				})
+				.collect(),
 			scores: r
 				.scores
 				.into_iter()
-				.map(|(validator, scores)| ValidatorScores {
+				.map(|(validator, report)| ValidatorScores {
 					validator,
-					scores: scores
+					theta_hash: Hash32(report.theta_hash),
+					scores: report
+						.scores
 						.into_iter()
 						.map(|(miner, s)| ScoredMiner { miner, score: s.into() })
 						.collect(),
@@ -458,6 +609,10 @@ impl From<rt::pallet_gauntlet::types::WindowRecord<AccountId, BlockNumber>> for 
 				.collect(),
 			aggregation_set: r.aggregation_set,
 			ranking: r.ranking.map(|r| r.into_iter().map(Into::into).collect()),
+			outcome: r.outcome.map(|o| WindowOutcome {
+				canonical_theta: o.canonical_theta.map(Hash32),
+				below_quorum: o.below_quorum,
+			}),
 		}
 	}
 }
@@ -467,6 +622,8 @@ impl From<rt::pallet_gauntlet::types::RunConfig> for RunConfig {
 		Self {
 			version: c.version,
 			model_config_hash: Hash32(c.model_config_hash),
+			data_manifest_hash: Hash32(c.data_manifest_hash),
+			run_seed: c.run_seed,
 			inner_steps: c.inner_steps,
 			top_k: c.top_k,
 			chunk_target: c.chunk_target,
@@ -477,7 +634,8 @@ impl From<rt::pallet_gauntlet::types::RunConfig> for RunConfig {
 			eval_lr_factor: fixed_i64(&c.eval_lr_factor),
 			eval_own_batches: c.eval_own_batches,
 			eval_random_batches: c.eval_random_batches,
-			miners_per_validator: c.miners_per_validator,
+			scorers_per_miner: c.scorers_per_miner,
+			min_scorers: c.min_scorers,
 			copy_overlap_threshold: fixed_i64(&c.copy_overlap_threshold),
 			peers_per_aggregate: c.peers_per_aggregate,
 			blocks_per_window: c.blocks_per_window,
@@ -523,5 +681,7 @@ mod tests {
 		h[31] = 0x01;
 		let s = Hash32(h).to_string();
 		assert!(s.starts_with("0xab00") && s.ends_with("01") && s.len() == 66, "{s}");
+		assert_eq!(s.parse::<Hash32>(), Ok(Hash32(h)));
+		assert!("0xab".parse::<Hash32>().is_err());
 	}
 }

@@ -47,7 +47,8 @@ pub struct PeerArgs {
 	/// Sequences per batch (per inner step; per evaluation batch).
 	#[arg(long, default_value_t = 4)]
 	pub batch_seqs: usize,
-	/// Seed of the run: initial weights, page assignment, sample positions.
+	/// Seed of the run: initial weights, page assignment, sample positions. Must equal the
+	/// chain's `run_seed` (the peer refuses to start otherwise).
 	#[arg(long, default_value_t = 0)]
 	pub run_seed: u64,
 	/// Device: cpu, cuda, cuda:N or auto.
@@ -140,6 +141,14 @@ impl PeerArgs {
 			super::chain_view::ChainView::connect(&self.node, self.connect_timeout()).await?;
 		let at = chain.latest().await;
 		let params = super::run_params::RunParams::from_chain(&at.run_config().await?)?;
+		anyhow::ensure!(
+			params.run_seed == self.run_seed,
+			"the chain's run configuration v{} has run seed {}, but --run-seed is {}: this peer \
+			 would train a different θ than every other peer",
+			params.version,
+			params.run_seed,
+			self.run_seed
+		);
 		let p2p_config = self.p2p_config(metrics.registry.clone());
 		let store_windows = p2p_config.store_windows as u64;
 		let max_payload = usize::try_from(p2p_config.max_payload_bytes).unwrap_or(usize::MAX);

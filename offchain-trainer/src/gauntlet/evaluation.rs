@@ -2,7 +2,7 @@
 //! the miner's own pages and on random pages, before and after applying the payload alone with
 //! a small step, and the scores derived from them.
 
-use gauntlet_chain::types::{FailureReason, MinerScore};
+use gauntlet_chain::types::{EvaluationLosses, FailureReason, MinerScore};
 
 use crate::data::Batch;
 use crate::outer::apply_payloads;
@@ -14,6 +14,8 @@ use super::global_model::GlobalModel;
 pub const MIN_IMPROVEMENT: f64 = -1000.0;
 /// Upper bound: a loss cannot fall below zero.
 pub const MAX_IMPROVEMENT: f64 = 1.0;
+/// Highest loss the chain records (`pallet_gauntlet::MAX_LOSS`).
+pub const MAX_RECORDED_LOSS: f64 = 1000.0;
 
 /// The losses of one evaluation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,6 +42,20 @@ pub struct Reference {
 	pub own_after: f64,
 	/// On the random pages.
 	pub random_after: f64,
+}
+
+impl Losses {
+	/// The four losses as the chain records them: in [0, [`MAX_RECORDED_LOSS`]], a non-finite
+	/// loss (a payload that blew the model up) recorded as the maximum.
+	pub fn recorded(&self) -> EvaluationLosses {
+		let record = |l: f64| if l.is_finite() { l.clamp(0.0, MAX_RECORDED_LOSS) } else { MAX_RECORDED_LOSS };
+		EvaluationLosses {
+			own_before: record(self.own_before),
+			own_after: record(self.own_after),
+			random_before: record(self.random_before),
+			random_after: record(self.random_after),
+		}
+	}
 }
 
 /// `(before − after) / before`, clamped to the chain's range; a non-finite result (a payload
@@ -170,6 +186,7 @@ pub fn score(
 		sync_score: sync_score.clamp(0.0, 1.0),
 		copy_suspected,
 		failure: None,
+		losses: losses.recorded(),
 	}
 }
 
@@ -182,6 +199,7 @@ pub fn failure(reason: FailureReason) -> MinerScore {
 		sync_score: 0.0,
 		copy_suspected: false,
 		failure: Some(reason),
+		losses: EvaluationLosses::default(),
 	}
 }
 
@@ -215,6 +233,23 @@ mod tests {
 		assert!((s.gradient_score - 0.1).abs() < 1e-12);
 		assert!((s.own_improvement - 0.2).abs() < 1e-12);
 		assert_eq!((s.sync_score, s.copy_suspected, s.failure), (1.0, true, None));
+		assert_eq!(
+			s.losses,
+			EvaluationLosses { own_before: 5.0, own_after: 4.0, random_before: 5.0, random_after: 4.5 }
+		);
+	}
+
+	#[test]
+	fn losses_are_recorded_within_the_chains_range() {
+		let l = Losses {
+			own_before: 5.0,
+			own_after: f64::NAN,
+			random_before: 5.0,
+			random_after: 1e9,
+			reference: None,
+		};
+		let r = l.recorded();
+		assert_eq!((r.own_after, r.random_after, r.own_before), (1000.0, 1000.0, 5.0));
 	}
 
 	#[test]

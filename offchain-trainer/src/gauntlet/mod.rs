@@ -6,8 +6,11 @@
 //! miner, at the first block of W:   θ_W = θ_{W-1} − η·aggregate(set of W−1)   (every peer alike)
 //!                                    H AdamW steps on its pages of W → Δ → error feedback → payload
 //!                                    serve (payload + θ_W sample), commit (hash, size) within W
-//! validator, during W+1:             fetch and verify W's contributions, evaluate them on θ_W,
-//!                                    flag copies, submit the scores for W
+//! validator, during W+1:             fetch and verify the contributions of W the chain assigned
+//!                                    to it, evaluate them on θ_W, flag copies, seal its scores
+//!                                    and commit to them
+//! validator, at the start of W+2:    reveal the scores of W
+//! chain, first block of W+3:         close W with the revealed scores
 //! ```
 //!
 //! - [`run_params`]: the chain's run configuration in the trainer's types.
@@ -20,6 +23,7 @@
 //! - [`replay`]: bringing the global weights to a window (local checkpoint, peer checkpoint,
 //!   aggregates since).
 //! - [`evaluation`]: a validator's measurements of one contribution.
+//! - [`sealed_scores`]: a validator's committed scores on disk until it reveals them.
 //! - [`copy_detection`]: top-k index overlap between contributions.
 //! - [`journal`]: one JSON line per window in the state directory.
 //! - [`metrics`]: Prometheus metrics and their HTTP endpoint.
@@ -41,6 +45,7 @@ pub mod own_contributions;
 pub mod peers;
 pub mod replay;
 pub mod run_params;
+pub mod sealed_scores;
 pub mod sync;
 pub mod validator;
 

@@ -27,8 +27,8 @@ pub struct RunParams {
 	pub eval_own_batches: usize,
 	/// Batches evaluated on random pages.
 	pub eval_random_batches: usize,
-	/// Miners a validator evaluates per window.
-	pub miners_per_validator: usize,
+	/// The run seed: θ₀, page assignment and sample positions derive from it.
+	pub run_seed: u64,
 	/// Top-k overlap above which a payload is flagged as copied.
 	pub copy_overlap_threshold: f64,
 }
@@ -92,7 +92,7 @@ impl RunParams {
 			eval_lr: (finite("eval_lr_factor", c.eval_lr_factor)? * c.outer_learning_rate) as f32,
 			eval_own_batches: positive("eval_own_batches", c.eval_own_batches)?,
 			eval_random_batches: positive("eval_random_batches", c.eval_random_batches)?,
-			miners_per_validator: positive("miners_per_validator", c.miners_per_validator)?,
+			run_seed: c.run_seed,
 			copy_overlap_threshold: finite("copy_overlap_threshold", c.copy_overlap_threshold)?,
 		})
 	}

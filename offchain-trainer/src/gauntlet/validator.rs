@@ -1,12 +1,13 @@
-//! The validator loop (`gauntlet-trainer validator`): during window V it evaluates the
-//! contributions committed in V−1 on θ_{V−1}, submits the scores for V−1, then advances θ by
-//! V−1's aggregate like every miner.
+//! The validator loop (`gauntlet-trainer validator`). At the start of window V it reveals the
+//! scores of V−2 it committed to during V−1 (in the background); during V it evaluates the
+//! contributions of V−1 that the chain assigned to it, on θ_{V−1}, seals and saves its scores
+//! and commits to them; then it advances θ by V−1's aggregate like every miner.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use gauntlet_chain::types::{Commitment as ChainCommitment, MinerScore};
-use gauntlet_chain::{AccountId, ChainAt};
+use gauntlet_chain::{AccountId, ChainAt, GauntletClient, SealedScores, Signer};
 
 use crate::data::Batch;
 use crate::p2p::P2pHandle;
@@ -26,6 +27,7 @@ use super::replay::{
 	Sources,
 };
 use super::run_params::RunParams;
+use super::sealed_scores::SealedScoreFiles;
 use super::sync::{sync_score, SyncHistory};
 use super::Window;
 
@@ -51,31 +53,12 @@ pub struct ValidatorArgs {
 	/// indicator's noise as large as an honest miner's early signal.
 	#[arg(long, default_value_t = 30)]
 	pub eval_batch_seqs: usize,
-}
-
-/// The miners to evaluate: all when they fit `max`, else a sample seeded by the validator and
-/// the window (each validator covers a different, reproducible subset).
-pub fn choose_miners(
-	commitments: &[ChainCommitment],
-	max: usize,
-	validator: &AccountId,
-	window: Window,
-) -> Vec<ChainCommitment> {
-	let mut keyed: Vec<([u8; 8], &ChainCommitment)> = commitments
-		.iter()
-		.map(|c| {
-			let h = blake2b_simd::Params::new()
-				.hash_length(8)
-				.to_state()
-				.update(validator.as_ref())
-				.update(&window.to_le_bytes())
-				.update(c.miner.as_ref())
-				.finalize();
-			(h.as_bytes().try_into().expect("8 bytes"), c)
-		})
-		.collect();
-	keyed.sort_by_key(|a| a.0);
-	keyed.into_iter().take(max).map(|(_, c)| c.clone()).collect()
+	/// Dishonest, for the end-to-end tests only: report this miner's gradient score 0.5 higher
+	/// (with its indicator +1 and random-page loss after made consistent with the lie), as a
+	/// validator bribed by that miner would. The quorum's median and `gauntlet-trainer verify`
+	/// are what stop it.
+	#[arg(long, hide = true, value_parser = super::cli::parse_account)]
+	pub inflate_miner: Option<AccountId>,
 }
 
 /// Runs the validator until `--windows` windows are scored (or forever).
@@ -90,7 +73,8 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 	);
 	let journal = Journal::new(&args.peer.state_dir);
 	let theta_file = args.peer.state_dir.join("global.safetensors");
-	let run_seed = args.peer.run_seed;
+	let sealed_files = SealedScoreFiles::new(&args.peer.state_dir);
+	let run_seed = params.run_seed;
 	let fetch = args.peer.fetch_budget();
 
 	let model = TrainableModel::new(&setup.model, setup.device, setup.precision, run_seed as i64);
@@ -115,6 +99,10 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		current = current.max(at.head().window);
 		let target = current - 1;
 		role_metrics.window.set(target as i64);
+		if let Some(committed) = target.checked_sub(1) {
+			let client = chain.client().await;
+			spawn_reveal(client, signer.clone(), sealed_files.clone(), committed, role_metrics.clone());
+		}
 
 		let sync = role_metrics.phase("sync");
 		while global.window() < target {
@@ -169,6 +157,10 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 				Vec::new()
 			}
 		};
+		let scores = match &args.inflate_miner {
+			Some(favoured) => inflate(scores, favoured),
+			None => scores,
+		};
 		entry.seconds.insert("score".into(), scoring.elapsed().as_secs_f64());
 		entry.scored = Some(scores.len());
 		entry.copies =
@@ -176,19 +168,19 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		if !scores.is_empty() {
 			let submit = role_metrics.phase("submit");
 			let client = chain.client().await;
-			match client.submit_scores(&signer, target, &scores).await {
-				Ok(_) => {
-					tracing::info!(window = target, miners = scores.len(), "scores submitted");
-					role_metrics.windows_done.inc();
+			match commit_scores(&client, &signer, &sealed_files, target, weights_hash_of(&theta), scores).await {
+				Ok(()) => {
+					tracing::info!(window = target, "scores committed");
 				}
 				Err(e) => {
-					tracing::warn!(window = target, error = %e, "scores not submitted");
-					entry.note = Some(format!("submit failed: {e}"));
-					role_metrics.windows_missed.with_label_values(&["submit"]).inc();
+					tracing::warn!(window = target, error = format!("{e:#}"), "scores not committed");
+					entry.note = Some(format!("commit failed: {e:#}"));
+					role_metrics.windows_missed.with_label_values(&["commit"]).inc();
 				}
 			}
 			entry.seconds.insert("submit".into(), submit.stop_and_record());
 		}
+		sealed_files.forget_before(target.saturating_sub(2));
 		journal.append(&entry);
 		match checkpoint_bytes_of(&theta, global.window()) {
 			Ok(bytes) => {
@@ -202,6 +194,79 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		done += 1;
 	}
 	Ok(())
+}
+
+/// The dishonest validator's lie (see [`ValidatorArgs::inflate_miner`]): `favoured`'s gradient
+/// score 0.5 higher, its indicator +1, and the random-page loss after made to match.
+fn inflate(
+	mut scores: Vec<(AccountId, MinerScore)>,
+	favoured: &AccountId,
+) -> Vec<(AccountId, MinerScore)> {
+	for (miner, score) in scores.iter_mut().filter(|(m, _)| m == favoured) {
+		score.gradient_score = (score.gradient_score + 0.5).min(evaluation::MAX_IMPROVEMENT);
+		score.binary_indicator = 1;
+		score.losses.random_after = score.losses.random_before * (1.0 - score.gradient_score);
+		tracing::warn!(%miner, gradient_score = score.gradient_score, "inflated (dishonest validator)");
+	}
+	scores
+}
+
+/// Seals `scores` of `window` against θ `theta_hash`, saves them, then commits to them. Saved
+/// first: a commitment whose scores are lost could never be revealed.
+async fn commit_scores(
+	client: &GauntletClient,
+	signer: &Signer,
+	files: &SealedScoreFiles,
+	window: Window,
+	theta_hash: [u8; 32],
+	scores: Vec<(AccountId, MinerScore)>,
+) -> Result<()> {
+	let sealed = SealedScores::new(window, signer.account_id(), theta_hash, scores)?;
+	files.save(&sealed)?;
+	client.commit_scores(signer, &sealed).await?;
+	Ok(())
+}
+
+/// Reveals, in the background, the scores of `window` saved when they were committed, unless
+/// the chain shows no commitment from this validator or an earlier reveal.
+fn spawn_reveal(
+	client: GauntletClient,
+	signer: Signer,
+	files: SealedScoreFiles,
+	window: Window,
+	metrics: RoleMetrics,
+) {
+	tokio::spawn(async move {
+		let me = signer.account_id();
+		let result = async {
+			let Some(sealed) = files.load(window)? else { return Ok(None) };
+			let record = client.window_record(window).await?.context("window record pruned")?;
+			let Some(commit) = record.score_commits.iter().find(|c| c.validator == me) else {
+				return Ok(None);
+			};
+			anyhow::ensure!(
+				commit.commitment == sealed.commitment,
+				"the saved scores of window {window} are not those committed on chain"
+			);
+			if commit.revealed_at.is_some() {
+				return Ok(None);
+			}
+			client.reveal_scores(&signer, &sealed).await?;
+			anyhow::Ok(Some(sealed.scores.len()))
+		}
+		.await;
+		match result {
+			Ok(Some(miners)) => {
+				tracing::info!(window, miners, "scores revealed");
+				metrics.windows_done.inc();
+			}
+			Ok(None) => {}
+			Err(e) => {
+				tracing::warn!(window, error = format!("{e:#}"), "scores not revealed");
+				metrics.windows_missed.with_label_values(&["reveal"]).inc();
+			}
+		}
+	});
 }
 
 fn safetensors_window(bytes: &[u8]) -> Result<Window> {
@@ -227,7 +292,9 @@ async fn score_window(
 	seconds: &mut std::collections::BTreeMap<String, f64>,
 ) -> Result<Vec<(AccountId, MinerScore)>> {
 	let record = at.window_record(window).await?.context("window record pruned")?;
-	let chosen = choose_miners(&record.commitments, params.miners_per_validator, me, window);
+	let seed = record.seed.as_ref().with_context(|| format!("window {window} has no seed yet"))?;
+	// The chain's assignment: every miner's scorers are drawn from the window's seed.
+	let chosen: Vec<ChainCommitment> = record.assigned_to(me).into_iter().cloned().collect();
 	if chosen.is_empty() {
 		return Ok(Vec::new());
 	}
@@ -245,9 +312,11 @@ async fn score_window(
 	let b = args.eval_batch_seqs.max(1);
 	let dataset = &setup.dataset;
 	let device = global.model().device();
-	let random_identity = [me.as_ref(), at.block_hash().as_slice()].concat();
+	// The random pages come from the window's seed, drawn after every commitment was made: no
+	// miner could train on them, no validator could pick them, and anyone can recompute them.
+	let random_identity = [me.as_ref(), seed.seed.0.as_slice()].concat();
 	let random_pages = dataset.split.assign(
-		args.peer.run_seed,
+		params.run_seed,
 		&random_identity,
 		window,
 		params.eval_random_batches * b,
@@ -276,7 +345,7 @@ async fn score_window(
 			.iter()
 			.map(|(c, _)| {
 				let pages = dataset.split.assign(
-					args.peer.run_seed,
+					params.run_seed,
 					c.miner.as_ref(),
 					window,
 					params.eval_own_batches * b,
@@ -408,31 +477,4 @@ async fn score_window(
 		cache.insert((window, commitment.miner), Prefetched { contribution, uploaded });
 	}
 	Ok(scores)
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-	use gauntlet_chain::types::Hash32;
-
-	fn commitment(b: u8) -> ChainCommitment {
-		ChainCommitment {
-			miner: AccountId::from([b; 32]),
-			payload_hash: Hash32([b; 32]),
-			payload_size: 10,
-			committed_at: 1,
-		}
-	}
-
-	#[test]
-	fn choice_is_reproducible_bounded_and_varies_by_validator_and_window() {
-		let all: Vec<_> = (1..=40).map(commitment).collect();
-		let v = AccountId::from([200; 32]);
-		let a = choose_miners(&all, 15, &v, 7);
-		assert_eq!(a.len(), 15);
-		assert_eq!(a, choose_miners(&all, 15, &v, 7));
-		assert_ne!(a, choose_miners(&all, 15, &v, 8));
-		assert_ne!(a, choose_miners(&all, 15, &AccountId::from([201; 32]), 7));
-		assert_eq!(choose_miners(&all[..5], 15, &v, 7).len(), 5);
-	}
 }
