@@ -13,6 +13,7 @@ use offchain_trainer::export::{export_checkpoint, ExportDtype};
 use offchain_trainer::gauntlet::cli::parse_account;
 use offchain_trainer::gauntlet::miner::{self, MinerArgs};
 use offchain_trainer::gauntlet::validator::{self, ValidatorArgs};
+use offchain_trainer::gauntlet::verify::{self, VerifyArgs};
 use offchain_trainer::model::{ModelConfig, Precision};
 use offchain_trainer::payload_file::{aggregate_files, compress_file, decompress_file};
 use offchain_trainer::simulate::{self, report, Method, SimConfig};
@@ -114,8 +115,11 @@ enum Command {
 	BenchTrain(BenchTrainArgs),
 	/// Mine: register, train every window, serve and commit contributions.
 	Miner(Box<MinerArgs>),
-	/// Validate: fetch, verify and evaluate each window's contributions, submit scores.
+	/// Validate: fetch, verify and evaluate each window's contributions, commit and reveal scores.
 	Validator(Box<ValidatorArgs>),
+	/// Recompute a window's revealed scores from chain state and peers, one row per (validator,
+	/// miner); exit 0 when every row agrees, 1 when any disagrees, 2 on bad input.
+	Verify(Box<VerifyArgs>),
 	/// Add a validator through `Sudo.sudo` (dev and test chains, where sudo is the admin).
 	AddValidator {
 		/// WebSocket RPC of the node.
@@ -632,6 +636,14 @@ fn main() -> Result<()> {
 		}
 		Command::Miner(args) => runtime()?.block_on(miner::run(*args))?,
 		Command::Validator(args) => runtime()?.block_on(validator::run(*args))?,
+		Command::Verify(args) => match runtime()?.block_on(verify::run(*args)) {
+			Ok(true) => {}
+			Ok(false) => std::process::exit(1),
+			Err(e) => {
+				eprintln!("Error: {e:#}");
+				std::process::exit(2);
+			}
+		},
 		Command::AddValidator { node, sudo, validator } => runtime()?.block_on(async {
 			let client = GauntletClient::connect(&node).await?;
 			let included = client.sudo_add_validator(&sudo.signer()?, &validator).await?;

@@ -30,6 +30,7 @@
 //! - [`behaviour`]: how a miner builds its payload; the dishonest variants exist for the
 //!   adversarial end-to-end test.
 //! - [`miner`], [`validator`]: the two loops; [`cli`] their command-line flags.
+//! - [`verify`]: recomputing a window's revealed scores from chain state and peers.
 
 pub mod behaviour;
 pub mod chain_view;
@@ -48,6 +49,7 @@ pub mod run_params;
 pub mod sealed_scores;
 pub mod sync;
 pub mod validator;
+pub mod verify;
 
 pub use behaviour::Behaviour;
 pub use contribution::{Contribution, ContributionError};

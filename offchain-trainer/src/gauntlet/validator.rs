@@ -277,7 +277,7 @@ fn safetensors_window(bytes: &[u8]) -> Result<Window> {
 /// Fetches, verifies and measures the chosen contributions of `window`; flags copies. The
 /// seconds of fetching and of evaluating go into `seconds` (the journal entry's).
 #[allow(clippy::too_many_arguments)]
-async fn score_window(
+pub(crate) async fn score_window(
 	args: &ValidatorArgs,
 	setup: &super::cli::PeerSetup,
 	params: &RunParams,
