@@ -245,12 +245,15 @@ impl Trainer {
 			suri.into(),
 			"--state-dir".into(),
 			state_dir.display().to_string(),
-			// Miners one libtorch thread each (up to eight share two cores); the validator both
-			// cores, which it has to itself whenever the niced miners let it (below): measured on
-			// two cores, one thread took 17–23 s to evaluate eight contributions.
-			"--threads".into(),
-			if role == "miner" { "1" } else { "2" }.into(),
 		];
+		// Miners one libtorch thread each (up to eight share two cores); the validator both
+		// cores, which it has to itself whenever the niced miners let it (below): measured on
+		// two cores, one thread took 17–23 s to evaluate eight contributions. `extra` may say
+		// otherwise (several validators).
+		if !extra.contains(&"--threads") {
+			let threads = if role == "miner" { "1" } else { "2" };
+			args.extend(["--threads".to_string(), threads.to_string()]);
+		}
 		if !extra.contains(&"--data") {
 			args.extend(["--data".to_string(), "synthetic".to_string()]);
 		}
