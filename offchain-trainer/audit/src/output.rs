@@ -166,9 +166,62 @@ pub fn history_tables(view: &HistoryView) -> Vec<(&'static str, Table)> {
 	vec![("", Table { headers, rows })]
 }
 
-/// A window as four tables: scores (the CSV table), commitments, ranking, aggregation set.
+/// A window as tables: scores (the CSV table), commitments, ranking, aggregation set, then how
+/// it was scored: the seed and quorum, each miner's assigned validators, and each validator's
+/// score commitment and reveal.
 pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 	let r = &view.record;
+	let scoring = {
+		let outcome = r.outcome.as_ref();
+		let mut rows = vec![
+			vec!["seed".to_string(), r.seed.as_ref().map_or("not drawn yet".into(), |s| s.seed.to_string())],
+			vec!["drawn_at".to_string(), opt(r.seed.as_ref().map(|s| s.drawn_at))],
+			vec![
+				"validators".to_string(),
+				r.seed.as_ref().map_or(String::new(), |s| {
+					s.validators.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+				}),
+			],
+			vec!["scorers_per_miner".to_string(), opt(r.seed.as_ref().map(|s| s.scorers_per_miner))],
+			vec!["quorum".to_string(), opt(r.seed.as_ref().map(|s| s.quorum))],
+		];
+		rows.push(vec![
+			"canonical_theta".to_string(),
+			match outcome {
+				None => "window not closed".into(),
+				Some(o) => o.canonical_theta.map_or("no majority".into(), |h| h.to_string()),
+			},
+		]);
+		rows.push(vec![
+			"below_quorum".to_string(),
+			outcome.map_or(String::new(), |o| {
+				o.below_quorum.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+			}),
+		]);
+		Table { headers: vec!["field", "value"], rows }
+	};
+	let assignments = r
+		.assignments
+		.iter()
+		.map(|a| {
+			let validators = a.validators.iter().map(ToString::to_string).collect::<Vec<_>>();
+			vec![a.miner.to_string(), validators.join(" ")]
+		})
+		.collect();
+	let score_commits = r
+		.score_commits
+		.iter()
+		.map(|c| {
+			let theta = r.scores.iter().find(|v| v.validator == c.validator);
+			vec![
+				c.validator.to_string(),
+				c.commitment.to_string(),
+				c.committed_at.to_string(),
+				c.revealed_at.map_or("not revealed".into(), |b| b.to_string()),
+				theta.map_or(String::new(), |v| v.theta_hash.to_string()),
+			]
+		})
+		.collect();
 	let scores = r
 		.scores
 		.iter()
@@ -185,6 +238,10 @@ pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 					s.score.copy_suspected.to_string(),
 					opt(s.score.failure),
 					reasons.join("; "),
+					f(s.score.losses.own_before),
+					f(s.score.losses.own_after),
+					f(s.score.losses.random_before),
+					f(s.score.losses.random_after),
 				]
 			})
 		})
@@ -236,6 +293,10 @@ pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 					"copy_suspected",
 					"failure",
 					"low_score_reasons",
+					"own_loss_before",
+					"own_loss_after",
+					"random_loss_before",
+					"random_loss_after",
 				],
 				rows: scores,
 			},
@@ -267,6 +328,15 @@ pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 			},
 		),
 		("aggregation set", Table { headers: vec!["miner"], rows: aggregation }),
+		("scoring", scoring),
+		("assignments", Table { headers: vec!["miner", "validators"], rows: assignments }),
+		(
+			"score commitments",
+			Table {
+				headers: vec!["validator", "commitment", "committed_at", "revealed_at", "theta_hash"],
+				rows: score_commits,
+			},
+		),
 	]
 }
 
