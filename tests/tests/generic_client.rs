@@ -109,9 +109,9 @@ async fn fill(client: &GauntletClient) -> Result<(Vec<Signer>, BTreeMap<Window, 
 			let seal = SealedScores::new(previous, validator.account_id(), [7; 32], scores)?;
 			sealed.insert(previous, seal.clone());
 			let (client, validator) = (client.clone(), validator.clone());
-			tasks.spawn(async move {
-				(None, client.commit_scores(&validator, &seal).await.map(drop))
-			});
+			tasks.spawn(
+				async move { (None, client.commit_scores(&validator, &seal).await.map(drop)) },
+			);
 		}
 		let revealed = window.checked_sub(2);
 		if let Some(seal) = revealed.and_then(|w| sealed.remove(&w)) {

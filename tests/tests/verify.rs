@@ -58,7 +58,8 @@ async fn a_dishonest_validator_cannot_move_the_median_and_verify_names_it() -> R
 		trainers.push(Trainer::start("miner", &url, suri, dir.path(), &extra)?);
 	}
 	// One thread each, and smaller evaluation batches (verify is given the same).
-	let validator_flags = [&keep[..], &["--threads", "1", "--eval-batch-seqs", EVAL_BATCH_SEQS][..]].concat();
+	let validator_flags =
+		[&keep[..], &["--threads", "1", "--eval-batch-seqs", EVAL_BATCH_SEQS][..]].concat();
 	for suri in HONEST_VALIDATORS {
 		trainers.push(Trainer::start("validator", &url, suri, dir.path(), &validator_flags)?);
 	}
@@ -87,19 +88,24 @@ async fn a_dishonest_validator_cannot_move_the_median_and_verify_names_it() -> R
 	.await?;
 	// The first committed window can still be scored by fewer validators (start-up); look for
 	// a closed window after it that every validator revealed.
-	let checked = wait_for("a window every validator revealed, closed", Duration::from_secs(40 * (WINDOWS + 6)), || async {
-		for t in &trainers {
-			t.check_running()?;
-		}
-		for w in first + 1..=first + WINDOWS {
-			let Some(r) = client.window_record(w).await? else { continue };
-			let all_revealed = validators.iter().all(|v| r.scores.iter().any(|s| &s.validator == v));
-			if r.ranking.is_some() && all_revealed {
-				return Ok(Some(w));
+	let checked = wait_for(
+		"a window every validator revealed, closed",
+		Duration::from_secs(40 * (WINDOWS + 6)),
+		|| async {
+			for t in &trainers {
+				t.check_running()?;
 			}
-		}
-		Ok(None)
-	})
+			for w in first + 1..=first + WINDOWS {
+				let Some(r) = client.window_record(w).await? else { continue };
+				let all_revealed =
+					validators.iter().all(|v| r.scores.iter().any(|s| &s.validator == v));
+				if r.ranking.is_some() && all_revealed {
+					return Ok(Some(w));
+				}
+			}
+			Ok(None)
+		},
+	)
 	.await?;
 	let record = client.window_record(checked).await?.context("window record")?;
 
@@ -127,7 +133,8 @@ async fn a_dishonest_validator_cannot_move_the_median_and_verify_names_it() -> R
 		entry.gradient_score
 	);
 	// The canonical θ is the one the honest validators measured on.
-	let canonical = record.outcome.as_ref().and_then(|o| o.canonical_theta).context("canonical θ")?;
+	let canonical =
+		record.outcome.as_ref().and_then(|o| o.canonical_theta).context("canonical θ")?;
 	for v in &validators[..2] {
 		let report = record.scores.iter().find(|s| &s.validator == v).context("report")?;
 		ensure!(report.theta_hash == canonical, "{v} measured on another θ");
@@ -142,7 +149,10 @@ async fn a_dishonest_validator_cannot_move_the_median_and_verify_names_it() -> R
 	for row in rows {
 		// The measured agreement (docs/verify.md quotes it): revealed vs recomputed, largest
 		// absolute difference over the four losses and the two relative improvements.
-		println!("verify row: {} {} difference {} {}", row["validator"], row["miner"], row["difference"], row["verdict"]);
+		println!(
+			"verify row: {} {} difference {} {}",
+			row["validator"], row["miner"], row["difference"], row["verdict"]
+		);
 		let (v, m) = (row["validator"].as_str().unwrap_or(""), row["miner"].as_str().unwrap_or(""));
 		let lying = v == dishonest.to_string() && m == favoured_arg;
 		ensure!(
@@ -170,7 +180,17 @@ fn verify(
 	validator: Option<&AccountId>,
 ) -> Result<(Option<i32>, Value)> {
 	let mut command = Command::new(binary("gauntlet-trainer")?);
-	command.args(["verify", "--node", url, "--data", "synthetic", "--threads", "2", "--format", "json"]);
+	command.args([
+		"verify",
+		"--node",
+		url,
+		"--data",
+		"synthetic",
+		"--threads",
+		"2",
+		"--format",
+		"json",
+	]);
 	command.args(["--eval-batch-seqs", EVAL_BATCH_SEQS]);
 	command.arg("--state-dir").arg(state_dir).arg("--window").arg(window.to_string());
 	if let Some(v) = validator {

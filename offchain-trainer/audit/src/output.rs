@@ -174,7 +174,10 @@ pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 	let scoring = {
 		let outcome = r.outcome.as_ref();
 		let mut rows = vec![
-			vec!["seed".to_string(), r.seed.as_ref().map_or("not drawn yet".into(), |s| s.seed.to_string())],
+			vec![
+				"seed".to_string(),
+				r.seed.as_ref().map_or("not drawn yet".into(), |s| s.seed.to_string()),
+			],
 			vec!["drawn_at".to_string(), opt(r.seed.as_ref().map(|s| s.drawn_at))],
 			vec![
 				"validators".to_string(),
@@ -182,7 +185,10 @@ pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 					s.validators.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 				}),
 			],
-			vec!["scorers_per_miner".to_string(), opt(r.seed.as_ref().map(|s| s.scorers_per_miner))],
+			vec![
+				"scorers_per_miner".to_string(),
+				opt(r.seed.as_ref().map(|s| s.scorers_per_miner)),
+			],
 			vec!["quorum".to_string(), opt(r.seed.as_ref().map(|s| s.quorum))],
 		];
 		rows.push(vec![
@@ -333,7 +339,13 @@ pub fn window_tables(view: &WindowView) -> Vec<(&'static str, Table)> {
 		(
 			"score commitments",
 			Table {
-				headers: vec!["validator", "commitment", "committed_at", "revealed_at", "theta_hash"],
+				headers: vec![
+					"validator",
+					"commitment",
+					"committed_at",
+					"revealed_at",
+					"theta_hash",
+				],
 				rows: score_commits,
 			},
 		),

@@ -7,8 +7,8 @@
 //! salt is 32 random bytes from the operating system: without it a commitment to a small
 //! score list could be matched against guesses before the reveal.
 
-use subxt::ext::codec::Encode;
 use serde::{Deserialize, Serialize};
+use subxt::ext::codec::Encode;
 
 use crate::{
 	runtime::runtime_types as rt,
@@ -80,7 +80,9 @@ impl SealedScores {
 	}
 
 	/// The scores in the runtime's fixed point, as the reveal sends them.
-	pub(crate) fn runtime_scores(&self) -> Result<Vec<(AccountId, rt::pallet_gauntlet::types::MinerScore)>> {
+	pub(crate) fn runtime_scores(
+		&self,
+	) -> Result<Vec<(AccountId, rt::pallet_gauntlet::types::MinerScore)>> {
 		to_runtime(&self.scores)
 	}
 }
@@ -154,8 +156,9 @@ mod tests {
 	fn the_commitment_is_the_pallets_hash_of_the_scale_tuple() {
 		let miner = AccountId::from([1; 32]);
 		let validator = AccountId::from([2; 32]);
-		let sealed = SealedScores::with_salt(7, validator, [3; 32], vec![(miner, score(0.1))], [4; 32])
-			.unwrap();
+		let sealed =
+			SealedScores::with_salt(7, validator, [3; 32], vec![(miner, score(0.1))], [4; 32])
+				.unwrap();
 		let mut bytes = Vec::new();
 		bytes.extend_from_slice(&7u64.to_le_bytes());
 		bytes.extend_from_slice(&[2; 32]);
@@ -179,14 +182,24 @@ mod tests {
 	#[test]
 	fn a_sealed_list_survives_json_and_salts_differ() {
 		let miner = AccountId::from([1; 32]);
-		let a = SealedScores::new(3, AccountId::from([2; 32]), [0; 32], vec![(miner, score(0.123456789))])
-			.unwrap();
+		let a = SealedScores::new(
+			3,
+			AccountId::from([2; 32]),
+			[0; 32],
+			vec![(miner, score(0.123456789))],
+		)
+		.unwrap();
 		let json = serde_json::to_string(&a).unwrap();
 		let back: SealedScores = serde_json::from_str(&json).unwrap();
 		assert_eq!(back, a);
-		let recommitted =
-			SealedScores::with_salt(3, back.validator, back.theta_hash.0, back.scores.clone(), back.salt.0)
-				.unwrap();
+		let recommitted = SealedScores::with_salt(
+			3,
+			back.validator,
+			back.theta_hash.0,
+			back.scores.clone(),
+			back.salt.0,
+		)
+		.unwrap();
 		assert_eq!(recommitted.commitment, a.commitment);
 		let b = SealedScores::new(3, AccountId::from([2; 32]), [0; 32], a.scores.clone()).unwrap();
 		assert_ne!(a.salt, b.salt);

@@ -48,7 +48,13 @@ impl Losses {
 	/// The four losses as the chain records them: in [0, [`MAX_RECORDED_LOSS`]], a non-finite
 	/// loss (a payload that blew the model up) recorded as the maximum.
 	pub fn recorded(&self) -> EvaluationLosses {
-		let record = |l: f64| if l.is_finite() { l.clamp(0.0, MAX_RECORDED_LOSS) } else { MAX_RECORDED_LOSS };
+		let record = |l: f64| {
+			if l.is_finite() {
+				l.clamp(0.0, MAX_RECORDED_LOSS)
+			} else {
+				MAX_RECORDED_LOSS
+			}
+		};
 		EvaluationLosses {
 			own_before: record(self.own_before),
 			own_after: record(self.own_after),
@@ -235,7 +241,12 @@ mod tests {
 		assert_eq!((s.sync_score, s.copy_suspected, s.failure), (1.0, true, None));
 		assert_eq!(
 			s.losses,
-			EvaluationLosses { own_before: 5.0, own_after: 4.0, random_before: 5.0, random_after: 4.5 }
+			EvaluationLosses {
+				own_before: 5.0,
+				own_after: 4.0,
+				random_before: 5.0,
+				random_after: 4.5
+			}
 		);
 	}
 

@@ -175,6 +175,7 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 	let checkpoint_dir = local_checkpoint_dir(&args.peer.state_dir);
 	let mut writer = CheckpointWriter::default();
 	let copies = HostCopies::for_device(setup.device);
+	let mut first_round = true;
 	while args.peer.windows.is_none_or(|n| done < n) {
 		let waited = Instant::now();
 		let sources = Sources { me: Some(&me), own: Some(&own), fetch };
@@ -270,6 +271,24 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 		let computed = Instant::now();
 		let saved = final_before_restart.take().filter(|w| *w == window).and_then(|w| own.load(w));
 		let resumed = saved.is_some();
+		// The first window after a start, committed on chain but with no final bytes saved (the
+		// save failed; the commit does not wait for it): training it again would serve bytes
+		// other than the committed ones and send residual the error feedback already sent.
+		let committed_unsaved = first_round
+			&& !resumed
+			&& matches!(own_commitment(&mut chain, &me, window).await, Ok(Some(_)));
+		first_round = false;
+		if committed_unsaved {
+			tracing::warn!(
+				window,
+				"committed before a restart, bytes not saved: skipping the window"
+			);
+			entry.note = Some(COMMITTED_UNSAVED.into());
+			journal.append(&entry);
+			window += 1;
+			done += 1;
+			continue;
+		}
 		let built = match saved {
 			Some(bytes) => Ok(Some((bytes, None))),
 			None => {
@@ -403,6 +422,8 @@ pub async fn run(args: MinerArgs) -> Result<()> {
 /// Journal notes of a window whose contribution was final before a restart.
 const RESUMED_COMMITTED: &str = "committed before a restart: serving the committed bytes";
 const RESUMED_UNCOMMITTED: &str = "saved before a restart: committing the saved bytes";
+const COMMITTED_UNSAVED: &str =
+	"committed before a restart without saved bytes: not trained again, nothing served";
 
 /// The payload hash this miner committed to for `window`, if the chain holds one.
 async fn own_commitment(

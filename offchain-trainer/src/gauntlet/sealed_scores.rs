@@ -83,9 +83,13 @@ mod tests {
 			failure: None,
 			losses: Default::default(),
 		};
-		let sealed =
-			SealedScores::new(4, AccountId::from([9; 32]), [1; 32], vec![(AccountId::from([1; 32]), score)])
-				.unwrap();
+		let sealed = SealedScores::new(
+			4,
+			AccountId::from([9; 32]),
+			[1; 32],
+			vec![(AccountId::from([1; 32]), score)],
+		)
+		.unwrap();
 		files.save(&sealed).unwrap();
 		assert_eq!(files.load(4).unwrap(), Some(sealed.clone()));
 		#[cfg(unix)]

@@ -101,7 +101,13 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		role_metrics.window.set(target as i64);
 		if let Some(committed) = target.checked_sub(1) {
 			let client = chain.client().await;
-			spawn_reveal(client, signer.clone(), sealed_files.clone(), committed, role_metrics.clone());
+			spawn_reveal(
+				client,
+				signer.clone(),
+				sealed_files.clone(),
+				committed,
+				role_metrics.clone(),
+			);
 		}
 
 		let sync = role_metrics.phase("sync");
@@ -168,12 +174,25 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		if !scores.is_empty() {
 			let submit = role_metrics.phase("submit");
 			let client = chain.client().await;
-			match commit_scores(&client, &signer, &sealed_files, target, weights_hash_of(&theta), scores).await {
+			match commit_scores(
+				&client,
+				&signer,
+				&sealed_files,
+				target,
+				weights_hash_of(&theta),
+				scores,
+			)
+			.await
+			{
 				Ok(()) => {
 					tracing::info!(window = target, "scores committed");
 				}
 				Err(e) => {
-					tracing::warn!(window = target, error = format!("{e:#}"), "scores not committed");
+					tracing::warn!(
+						window = target,
+						error = format!("{e:#}"),
+						"scores not committed"
+					);
 					entry.note = Some(format!("commit failed: {e:#}"));
 					role_metrics.windows_missed.with_label_values(&["commit"]).inc();
 				}

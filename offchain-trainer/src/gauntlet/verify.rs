@@ -166,7 +166,7 @@ async fn verify(args: &VerifyArgs) -> Result<Report> {
 	let mut thetas: BTreeMap<[u8; 32], Option<GlobalModel>> = BTreeMap::new();
 	for report in reports {
 		let theta_hash = report.theta_hash.0;
-		if !thetas.contains_key(&theta_hash) {
+		if let std::collections::btree_map::Entry::Vacant(slot) = thetas.entry(theta_hash) {
 			let model = TrainableModel::new(
 				&setup.model,
 				setup.device,
@@ -175,7 +175,7 @@ async fn verify(args: &VerifyArgs) -> Result<Report> {
 			);
 			let mut global = GlobalModel::new(model, 0, params.run_seed, max_payload);
 			let loaded = load_theta(&at, &p2p, &mut global, window, theta_hash).await?;
-			thetas.insert(theta_hash, loaded.then_some(global));
+			slot.insert(loaded.then_some(global));
 		}
 		let submitted: Vec<_> = report
 			.scores
@@ -191,7 +191,10 @@ async fn verify(args: &VerifyArgs) -> Result<Report> {
 					recomputed: None,
 					difference: None,
 					agrees: false,
-					verdict: format!("no checkpoint of θ {} for window {window}", report.theta_hash),
+					verdict: format!(
+						"no checkpoint of θ {} for window {window}",
+						report.theta_hash
+					),
 				});
 			}
 			continue;
@@ -217,14 +220,16 @@ async fn verify(args: &VerifyArgs) -> Result<Report> {
 		.with_context(|| format!("recomputing {}'s scores", report.validator))?;
 		let recomputed: BTreeMap<AccountId, MinerScore> = recomputed.into_iter().collect();
 		for s in submitted {
-			rows.push(compare(report.validator, s.miner, s.score, recomputed.get(&s.miner), args.tolerance));
+			rows.push(compare(
+				report.validator,
+				s.miner,
+				s.score,
+				recomputed.get(&s.miner),
+				args.tolerance,
+			));
 		}
 	}
-	Ok(Report {
-		window,
-		canonical_theta: record.outcome.and_then(|o| o.canonical_theta),
-		rows,
-	})
+	Ok(Report { window, canonical_theta: record.outcome.and_then(|o| o.canonical_theta), rows })
 }
 
 /// Loads θ_`window` from a checkpoint announced for `window` whose weights hash to
@@ -314,7 +319,11 @@ fn compare(
 		recomputed: Some(r),
 		difference: Some(difference),
 		agrees,
-		verdict: if agrees { "agrees".into() } else { format!("DISAGREES: {}", differs.join("; ")) },
+		verdict: if agrees {
+			"agrees".into()
+		} else {
+			format!("DISAGREES: {}", differs.join("; "))
+		},
 	}
 }
 
@@ -326,7 +335,8 @@ fn print_table(report: &Report) {
 		"validator", "miner", "submitted", "recomputed", "diff"
 	);
 	for r in &report.rows {
-		let recomputed = r.recomputed.map_or("-".to_string(), |s| format!("{:+.6}", s.gradient_score));
+		let recomputed =
+			r.recomputed.map_or("-".to_string(), |s| format!("{:+.6}", s.gradient_score));
 		let difference = r.difference.map_or("-".to_string(), |d| format!("{d:.2e}"));
 		println!(
 			"{:<48}  {:<48}  {:>+10.6}  {:>10}  {:>9}  {}",
@@ -370,7 +380,13 @@ mod tests {
 		let lie = compare(v, m, score(0.51), Some(&score(0.01)), 1e-6);
 		assert!(!lie.agrees);
 		assert!(lie.verdict.contains("gradient_score") && lie.verdict.contains("random_after"));
-		let flipped = compare(v, m, MinerScore { binary_indicator: -1, ..score(0.01) }, Some(&score(0.01)), 1e-6);
+		let flipped = compare(
+			v,
+			m,
+			MinerScore { binary_indicator: -1, ..score(0.01) },
+			Some(&score(0.01)),
+			1e-6,
+		);
 		assert!(!flipped.agrees && flipped.verdict.contains("indicator"));
 		let missing = compare(v, m, score(0.01), None, 1e-6);
 		assert!(!missing.agrees);

@@ -37,7 +37,7 @@ pub fn assigned_validators<AccountId: Encode + Clone>(
 ) -> alloc::vec::Vec<AccountId> {
 	let mut drawn: alloc::vec::Vec<([u8; 32], &AccountId)> =
 		validators.iter().map(|v| (blake2_256(&(seed, miner, v).encode()), v)).collect();
-	drawn.sort_by(|a, b| a.0.cmp(&b.0));
+	drawn.sort_by_key(|d| d.0);
 	drawn.into_iter().take(k as usize).map(|(_, v)| v.clone()).collect()
 }
 
@@ -102,7 +102,10 @@ mod tests {
 		assert_ne!(base, score_commitment(6, &100u64, &[1; 32], &scores, &[9; 32]));
 		assert_ne!(base, score_commitment(5, &101u64, &[1; 32], &scores, &[9; 32]));
 		assert_ne!(base, score_commitment(5, &100u64, &[2; 32], &scores, &[9; 32]));
-		assert_ne!(base, score_commitment(5, &100u64, &[1; 32], &alloc::vec![(1u64, 3u32)], &[9; 32]));
+		assert_ne!(
+			base,
+			score_commitment(5, &100u64, &[1; 32], &alloc::vec![(1u64, 3u32)], &[9; 32])
+		);
 		assert_ne!(base, score_commitment(5, &100u64, &[1; 32], &scores, &[8; 32]));
 	}
 }

@@ -379,7 +379,12 @@ pub mod pallet {
 		/// A validator committed to its scores of a window.
 		ScoresCommitted { validator: T::AccountId, window: Window, commitment: [u8; 32] },
 		/// A validator revealed its scores of a window, evaluated against θ `theta_hash`.
-		ScoresRevealed { validator: T::AccountId, window: Window, miners: u32, theta_hash: [u8; 32] },
+		ScoresRevealed {
+			validator: T::AccountId,
+			window: Window,
+			miners: u32,
+			theta_hash: [u8; 32],
+		},
 		/// The seed of a window was drawn, and with it every committer's scorers.
 		SeedDrawn { window: Window, seed: [u8; 32], validators: u32 },
 		/// A run configuration was scheduled (replacing `replaced`, a pending version, if any).
@@ -688,10 +693,7 @@ pub mod pallet {
 				Error::<T>::AlreadyCommittedScores
 			);
 			let mut tally = WindowTallies::<T>::get(window);
-			ensure!(
-				tally.score_commits < T::MaxValidators::get(),
-				Error::<T>::TooManyScoreCommits
-			);
+			ensure!(tally.score_commits < T::MaxValidators::get(), Error::<T>::TooManyScoreCommits);
 
 			tally.score_commits.saturating_inc();
 			let committed_at = frame_system::Pallet::<T>::block_number();
@@ -728,8 +730,8 @@ pub mod pallet {
 				ScoreCommits::<T>::get(window, &validator).ok_or(Error::<T>::NoScoreCommitment)?;
 			ensure!(commit.revealed_at.is_none(), Error::<T>::AlreadyRevealed);
 			ensure!(
-				assignment::score_commitment(window, &validator, &theta_hash, &scores, &salt) ==
-					commit.commitment,
+				assignment::score_commitment(window, &validator, &theta_hash, &scores, &salt)
+					== commit.commitment,
 				Error::<T>::CommitmentMismatch
 			);
 			ensure!(!scores.is_empty(), Error::<T>::EmptyScores);

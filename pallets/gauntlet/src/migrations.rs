@@ -139,8 +139,8 @@ pub mod v1 {
 pub mod v2 {
 	use crate::{
 		Config, CurrentRunConfig, EvaluationLosses, FailureReason, MinerScore, Pallet,
-		PendingRunConfig, RunConfig, ScheduledRunConfig, ScoreList, ScoreReport, Scores,
-		Window, WindowTallies, WindowTally,
+		PendingRunConfig, RunConfig, ScheduledRunConfig, ScoreList, ScoreReport, Scores, Window,
+		WindowTallies, WindowTally,
 	};
 	use codec::{Decode, Encode};
 	use core::marker::PhantomData;

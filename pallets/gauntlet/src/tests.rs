@@ -83,14 +83,22 @@ fn salt(validator: u64, window: Window) -> [u8; 32] {
 	salt
 }
 
-fn commitment_of(validator: u64, window: Window, theta: [u8; 32], scores: &ScoreList<Test>) -> [u8; 32] {
+fn commitment_of(
+	validator: u64,
+	window: Window,
+	theta: [u8; 32],
+	scores: &ScoreList<Test>,
+) -> [u8; 32] {
 	assignment::score_commitment(window, &validator, &theta, scores, &salt(validator, window))
 }
+
+/// A score commitment waiting for its reveal: validator, window, θ hash, scores.
+type PendingReveal = (u64, Window, [u8; 32], ScoreList<Test>);
 
 std::thread_local! {
 	/// Score commitments made by [`submit`], revealed by [`run_to_block`] at the first block
 	/// of their reveal window.
-	static TO_REVEAL: core::cell::RefCell<Vec<(u64, Window, [u8; 32], ScoreList<Test>)>> =
+	static TO_REVEAL: core::cell::RefCell<Vec<PendingReveal>> =
 		const { core::cell::RefCell::new(Vec::new()) };
 }
 
@@ -113,7 +121,7 @@ fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
 		mock::run_to_block(next);
-		if next % u64::from(BLOCKS_PER_WINDOW) != 0 {
+		if !next.is_multiple_of(u64::from(BLOCKS_PER_WINDOW)) {
 			continue;
 		}
 		let current = Gauntlet::current_window();
@@ -664,7 +672,12 @@ fn commit_scores(validator: u64, window: Window, commitment: [u8; 32]) -> Dispat
 	Gauntlet::commit_scores(signed(validator), window, commitment)
 }
 
-fn reveal(validator: u64, window: Window, theta: [u8; 32], scores: ScoreList<Test>) -> DispatchResult {
+fn reveal(
+	validator: u64,
+	window: Window,
+	theta: [u8; 32],
+	scores: ScoreList<Test>,
+) -> DispatchResult {
 	Gauntlet::reveal_scores(signed(validator), window, theta, scores, salt(validator, window))
 }
 
@@ -917,10 +930,7 @@ fn a_miner_below_quorum_is_not_rated_and_the_outcome_says_so() {
 			}
 			.into(),
 		);
-		assert_eq!(
-			WindowOutcomes::<Test>::get(0).unwrap().below_quorum.into_inner(),
-			vec![2]
-		);
+		assert_eq!(WindowOutcomes::<Test>::get(0).unwrap().below_quorum.into_inner(), vec![2]);
 		assert_eq!(state(2), MinerState { last_committed: Some(0), ..Default::default() });
 		assert_eq!(state(1).last_rated, Some(0));
 	});
@@ -1284,7 +1294,9 @@ fn old_windows_are_pruned_one_per_block() {
 			assert_eq!(Checkpoints::<Test>::iter_prefix(w).count(), 0);
 			assert_eq!(Scores::<Test>::iter_prefix(w).count(), 0);
 			assert_eq!(ScoreCommits::<Test>::iter_prefix(w).count(), 0);
-			assert!(WindowSeeds::<Test>::get(w).is_none() && WindowOutcomes::<Test>::get(w).is_none());
+			assert!(
+				WindowSeeds::<Test>::get(w).is_none() && WindowOutcomes::<Test>::get(w).is_none()
+			);
 			assert_eq!(RatingHistory::<Test>::iter_prefix(w).count(), 0);
 			assert!(
 				Rankings::<Test>::get(w).is_none() && AggregationSets::<Test>::get(w).is_none()

@@ -485,7 +485,7 @@ pub struct WindowRecord<AccountId, BlockNumber> {
 	/// Every validator's score commitment and whether it was revealed, ordered by validator.
 	pub score_commits: Vec<(AccountId, ScoreCommit<BlockNumber>)>,
 	/// Every revealed report, ordered by validator account id.
-	pub scores: Vec<(AccountId, ScoreReport<Vec<(AccountId, MinerScore)>>)>,
+	pub scores: Vec<(AccountId, RevealedReport<AccountId>)>,
 	/// The aggregation set (ordered by account id), once selected at the start of the next window.
 	pub aggregation_set: Option<Vec<AccountId>>,
 	/// The ranking (ordered by rank, then account id), once the window is closed.
@@ -493,6 +493,9 @@ pub struct WindowRecord<AccountId, BlockNumber> {
 	/// The canonical θ and the miners below quorum, once the window is closed.
 	pub outcome: Option<WindowOutcome<Vec<AccountId>>>,
 }
+
+/// A revealed report as the runtime API returns it.
+pub type RevealedReport<AccountId> = ScoreReport<Vec<(AccountId, MinerScore)>>;
 
 /// The randomness and the scorer set of one window, drawn at the first block of the next.
 /// `Validators` is a bounded list in storage and a `Vec` in the runtime API.

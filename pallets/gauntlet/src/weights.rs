@@ -1,10 +1,11 @@
+
 //! Weights for `pallet_gauntlet`, generated from the benchmarks in `benchmarking.rs` by
 //! `frame-omni-bencher` against the wasm runtime built with `runtime-benchmarks` (the command is
 //! below; `scripts/benchmark-weights.sh` builds that runtime and runs it).
 //!
-//! DATE: 2026-11-28, STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
+//! DATE: 2026-12-08, STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor @ 2.50GHz`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -29,7 +30,7 @@
 // --template
 // scripts/templates/pallet-weights.hbs
 // --output
-// /tmp/weights-full.rs
+// pallets/gauntlet/src/weights.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -70,13 +71,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Gauntlet::Commitments` (r:1 w:1)
 	/// Proof: `Gauntlet::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::WindowTallies` (r:1 w:1)
-	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `274`
 		//  Estimated: `3583`
-		// Minimum execution time: 41_665_000 picoseconds.
-		Weight::from_parts(44_443_000, 3583)
+		// Minimum execution time: 28_313_000 picoseconds.
+		Weight::from_parts(31_401_000, 3583)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -94,8 +95,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2505`
 		//  Estimated: `5728`
-		// Minimum execution time: 155_410_000 picoseconds.
-		Weight::from_parts(192_139_000, 5728)
+		// Minimum execution time: 107_667_000 picoseconds.
+		Weight::from_parts(116_887_000, 5728)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -105,8 +106,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2386`
 		//  Estimated: `5728`
-		// Minimum execution time: 58_096_000 picoseconds.
-		Weight::from_parts(77_690_000, 5728)
+		// Minimum execution time: 23_131_000 picoseconds.
+		Weight::from_parts(24_156_000, 5728)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -124,8 +125,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2544`
 		//  Estimated: `5728`
-		// Minimum execution time: 126_423_000 picoseconds.
-		Weight::from_parts(159_228_000, 5728)
+		// Minimum execution time: 53_623_000 picoseconds.
+		Weight::from_parts(54_847_000, 5728)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -135,8 +136,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `572`
 		//  Estimated: `1998`
-		// Minimum execution time: 31_719_000 picoseconds.
-		Weight::from_parts(37_913_000, 1998)
+		// Minimum execution time: 11_746_000 picoseconds.
+		Weight::from_parts(12_390_000, 1998)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -146,8 +147,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `604`
 		//  Estimated: `1998`
-		// Minimum execution time: 33_612_000 picoseconds.
-		Weight::from_parts(39_460_000, 1998)
+		// Minimum execution time: 11_600_000 picoseconds.
+		Weight::from_parts(12_513_000, 1998)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -158,25 +159,57 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Gauntlet::Checkpoints` (r:1 w:1)
 	/// Proof: `Gauntlet::Checkpoints` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::WindowTallies` (r:1 w:1)
-	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn announce_checkpoint() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `226`
 		//  Estimated: `5728`
-		// Minimum execution time: 61_569_000 picoseconds.
-		Weight::from_parts(67_249_000, 5728)
+		// Minimum execution time: 24_182_000 picoseconds.
+		Weight::from_parts(25_062_000, 5728)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	/// Storage: `Gauntlet::Validators` (r:1 w:0)
+	/// Proof: `Gauntlet::Validators` (`max_values`: Some(1), `max_size`: Some(513), added: 1008, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::BlocksPerWindow` (r:1 w:0)
+	/// Proof: `Gauntlet::BlocksPerWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::ScoreCommits` (r:1 w:1)
+	/// Proof: `Gauntlet::ScoreCommits` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowTallies` (r:1 w:1)
+	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn commit_scores() -> Weight {
-		Weight::from_parts(40_000_000, 3583)
+		// Proof Size summary in bytes:
+		//  Measured:  `604`
+		//  Estimated: `3570`
+		// Minimum execution time: 21_205_000 picoseconds.
+		Weight::from_parts(22_055_000, 3570)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	/// Storage: `Gauntlet::Validators` (r:1 w:0)
+	/// Proof: `Gauntlet::Validators` (`max_values`: Some(1), `max_size`: Some(513), added: 1008, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::BlocksPerWindow` (r:1 w:0)
+	/// Proof: `Gauntlet::BlocksPerWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::ScoreCommits` (r:1 w:1)
+	/// Proof: `Gauntlet::ScoreCommits` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowSeeds` (r:1 w:0)
+	/// Proof: `Gauntlet::WindowSeeds` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::Commitments` (r:256 w:0)
+	/// Proof: `Gauntlet::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowTallies` (r:1 w:1)
+	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::Scores` (r:0 w:1)
+	/// Proof: `Gauntlet::Scores` (`max_values`: None, `max_size`: Some(23650), added: 26125, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 256]`.
 	fn reveal_scores(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 18891)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Proof Size summary in bytes:
+		//  Measured:  `1483 + n * (85 ±0)`
+		//  Estimated: `4038 + n * (2583 ±0)`
+		// Minimum execution time: 45_665_000 picoseconds.
+		Weight::from_parts(34_325_588, 4038)
+			// Standard Error: 12_057
+			.saturating_add(Weight::from_parts(12_396_569, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(n.into()))
@@ -184,15 +217,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Gauntlet::BlocksPerWindow` (r:1 w:0)
 	/// Proof: `Gauntlet::BlocksPerWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::CurrentRunConfig` (r:1 w:0)
-	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(136), added: 631, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(181), added: 676, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::PendingRunConfig` (r:1 w:1)
-	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(144), added: 639, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(189), added: 684, mode: `MaxEncodedLen`)
 	fn set_run_config() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `380`
-		//  Estimated: `1629`
-		// Minimum execution time: 24_453_000 picoseconds.
-		Weight::from_parts(25_351_000, 1629)
+		//  Measured:  `470`
+		//  Estimated: `1674`
+		// Minimum execution time: 15_564_000 picoseconds.
+		Weight::from_parts(16_368_000, 1674)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -201,47 +234,55 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Gauntlet::Cursor` (r:1 w:0)
 	/// Proof: `Gauntlet::Cursor` (`max_values`: Some(1), `max_size`: Some(24), added: 519, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::PendingRunConfig` (r:1 w:0)
-	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(144), added: 639, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(189), added: 684, mode: `MaxEncodedLen`)
 	fn on_initialize_base() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `131`
-		//  Estimated: `1629`
-		// Minimum execution time: 10_928_000 picoseconds.
-		Weight::from_parts(11_306_000, 1629)
+		//  Estimated: `1674`
+		// Minimum execution time: 8_094_000 picoseconds.
+		Weight::from_parts(8_418_000, 1674)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 	/// Storage: `Gauntlet::CurrentRunConfig` (r:1 w:0)
-	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(136), added: 631, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(181), added: 676, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::WindowTallies` (r:1 w:0)
-	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowSeeds` (r:1 w:0)
+	/// Proof: `Gauntlet::WindowSeeds` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Scores` (r:17 w:0)
-	/// Proof: `Gauntlet::Scores` (`max_values`: None, `max_size`: Some(15426), added: 17901, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::Scores` (`max_values`: None, `max_size`: Some(23650), added: 26125, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::Commitments` (r:256 w:0)
+	/// Proof: `Gauntlet::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::MinerStates` (r:257 w:256)
 	/// Proof: `Gauntlet::MinerStates` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::RatingHistory` (r:0 w:256)
 	/// Proof: `Gauntlet::RatingHistory` (`max_values`: None, `max_size`: Some(140), added: 2615, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Rankings` (r:0 w:1)
 	/// Proof: `Gauntlet::Rankings` (`max_values`: None, `max_size`: Some(29970), added: 32445, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowOutcomes` (r:0 w:1)
+	/// Proof: `Gauntlet::WindowOutcomes` (`max_values`: None, `max_size`: Some(8243), added: 10718, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	/// The range of component `v` is `[1, 16]`.
 	fn close_window(n: u32, v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0 + n * (1062 ±0) + v * (15163 ±0)`
-		//  Estimated: `18891 + n * (2593 ±0) + v * (17901 ±0)`
-		// Minimum execution time: 152_036_000 picoseconds.
-		Weight::from_parts(558_717_672, 18891)
-			// Standard Error: 947_473
-			.saturating_add(Weight::from_parts(45_930_102, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+		//  Measured:  `0 + n * (1659 ±0) + v * (23421 ±0)`
+		//  Estimated: `27115 + n * (2593 ±0) + v * (26125 ±5)`
+		// Minimum execution time: 129_709_000 picoseconds.
+		Weight::from_parts(135_040_000, 27115)
+			// Standard Error: 166_423
+			.saturating_add(Weight::from_parts(26_519_647, 0).saturating_mul(n.into()))
+			// Standard Error: 2_670_594
+			.saturating_add(Weight::from_parts(15_164_356, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2593).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 17901).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 26125).saturating_mul(v.into()))
 	}
 	/// Storage: `Gauntlet::CurrentRunConfig` (r:1 w:0)
-	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(136), added: 631, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(181), added: 676, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Commitments` (r:256 w:0)
 	/// Proof: `Gauntlet::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::MinerStates` (r:256 w:0)
@@ -251,171 +292,190 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 256]`.
 	fn select_aggregation_set(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `385 + n * (203 ±0)`
+		//  Measured:  `435 + n * (203 ±0)`
 		//  Estimated: `3670 + n * (2593 ±0)`
-		// Minimum execution time: 20_497_000 picoseconds.
-		Weight::from_parts(20_888_000, 3670)
-			// Standard Error: 93_727
-			.saturating_add(Weight::from_parts(10_371_473, 0).saturating_mul(n.into()))
+		// Minimum execution time: 12_307_000 picoseconds.
+		Weight::from_parts(13_046_000, 3670)
+			// Standard Error: 24_635
+			.saturating_add(Weight::from_parts(6_524_329, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2593).saturating_mul(n.into()))
 	}
+	/// Storage: `Gauntlet::CurrentRunConfig` (r:1 w:0)
+	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(181), added: 676, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::Validators` (r:1 w:0)
+	/// Proof: `Gauntlet::Validators` (`max_values`: Some(1), `max_size`: Some(513), added: 1008, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowSeeds` (r:0 w:1)
+	/// Proof: `Gauntlet::WindowSeeds` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	fn draw_seed() -> Weight {
-		Weight::from_parts(30_000_000, 1000)
+		// Proof Size summary in bytes:
+		//  Measured:  `774`
+		//  Estimated: `1998`
+		// Minimum execution time: 13_745_000 picoseconds.
+		Weight::from_parts(14_787_000, 1998)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Gauntlet::PendingRunConfig` (r:1 w:1)
-	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(144), added: 639, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::PendingRunConfig` (`max_values`: Some(1), `max_size`: Some(189), added: 684, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::CurrentRunConfig` (r:0 w:1)
-	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(136), added: 631, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::CurrentRunConfig` (`max_values`: Some(1), `max_size`: Some(181), added: 676, mode: `MaxEncodedLen`)
 	fn activate_run_config() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `242`
-		//  Estimated: `1629`
-		// Minimum execution time: 12_618_000 picoseconds.
-		Weight::from_parts(12_905_000, 1629)
+		//  Measured:  `287`
+		//  Estimated: `1674`
+		// Minimum execution time: 7_944_000 picoseconds.
+		Weight::from_parts(8_431_000, 1674)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Gauntlet::WindowTallies` (r:1 w:1)
-	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::WindowTallies` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Commitments` (r:256 w:256)
 	/// Proof: `Gauntlet::Commitments` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Checkpoints` (r:256 w:256)
 	/// Proof: `Gauntlet::Checkpoints` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Scores` (r:16 w:16)
-	/// Proof: `Gauntlet::Scores` (`max_values`: None, `max_size`: Some(15426), added: 17901, mode: `MaxEncodedLen`)
+	/// Proof: `Gauntlet::Scores` (`max_values`: None, `max_size`: Some(23650), added: 26125, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::ScoreCommits` (r:16 w:16)
+	/// Proof: `Gauntlet::ScoreCommits` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::RatingHistory` (r:256 w:256)
 	/// Proof: `Gauntlet::RatingHistory` (`max_values`: None, `max_size`: Some(140), added: 2615, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::Rankings` (r:0 w:1)
 	/// Proof: `Gauntlet::Rankings` (`max_values`: None, `max_size`: Some(29970), added: 32445, mode: `MaxEncodedLen`)
 	/// Storage: `Gauntlet::AggregationSets` (r:0 w:1)
 	/// Proof: `Gauntlet::AggregationSets` (`max_values`: None, `max_size`: Some(8210), added: 10685, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowOutcomes` (r:0 w:1)
+	/// Proof: `Gauntlet::WindowOutcomes` (`max_values`: None, `max_size`: Some(8243), added: 10718, mode: `MaxEncodedLen`)
+	/// Storage: `Gauntlet::WindowSeeds` (r:0 w:1)
+	/// Proof: `Gauntlet::WindowSeeds` (`max_values`: None, `max_size`: Some(573), added: 3048, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 256]`.
 	/// The range of component `v` is `[0, 16]`.
 	fn prune_window(n: u32, v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `416 + n * (256 ±0) + v * (86 ±0)`
-		//  Estimated: `3493 + n * (2615 ±0) + v * (17901 ±0)`
-		// Minimum execution time: 32_494_000 picoseconds.
-		Weight::from_parts(32_828_000, 3493)
-			// Standard Error: 58_505
-			.saturating_add(Weight::from_parts(6_633_259, 0).saturating_mul(n.into()))
-			// Standard Error: 944_688
-			.saturating_add(Weight::from_parts(3_444_104, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
+		//  Measured:  `521 + n * (256 ±0) + v * (172 ±0)`
+		//  Estimated: `3497 + n * (2615 ±0) + v * (26125 ±0)`
+		// Minimum execution time: 48_687_000 picoseconds.
+		Weight::from_parts(49_805_000, 3497)
+			// Standard Error: 18_022
+			.saturating_add(Weight::from_parts(4_038_835, 0).saturating_mul(n.into()))
+			// Standard Error: 291_001
+			.saturating_add(Weight::from_parts(4_175_325, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(21_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2615).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 17901).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 26125).saturating_mul(v.into()))
 	}
 }
 
 /// The same figures with ParityDB's database weights, for tests and the mock runtime.
 impl WeightInfo for () {
 	fn commit() -> Weight {
-		Weight::from_parts(44_443_000, 3583)
+		Weight::from_parts(31_401_000, 3583)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn register() -> Weight {
-		Weight::from_parts(192_139_000, 5728)
+		Weight::from_parts(116_887_000, 5728)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn update_endpoint() -> Weight {
-		Weight::from_parts(77_690_000, 5728)
+		Weight::from_parts(24_156_000, 5728)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(159_228_000, 5728)
+		Weight::from_parts(54_847_000, 5728)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn add_validator() -> Weight {
-		Weight::from_parts(37_913_000, 1998)
+		Weight::from_parts(12_390_000, 1998)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_validator() -> Weight {
-		Weight::from_parts(39_460_000, 1998)
+		Weight::from_parts(12_513_000, 1998)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn announce_checkpoint() -> Weight {
-		Weight::from_parts(67_249_000, 5728)
+		Weight::from_parts(25_062_000, 5728)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn commit_scores() -> Weight {
-		Weight::from_parts(40_000_000, 3583)
+		Weight::from_parts(22_055_000, 3570)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn reveal_scores(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 18891)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
+		Weight::from_parts(34_325_588, 4038)
+			.saturating_add(Weight::from_parts(12_396_569, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(n.into()))
 	}
 	fn set_run_config() -> Weight {
-		Weight::from_parts(25_351_000, 1629)
+		Weight::from_parts(16_368_000, 1674)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn on_initialize_base() -> Weight {
-		Weight::from_parts(11_306_000, 1629)
+		Weight::from_parts(8_418_000, 1674)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 	}
 	fn close_window(n: u32, v: u32, ) -> Weight {
-		Weight::from_parts(558_717_672, 18891)
-			.saturating_add(Weight::from_parts(45_930_102, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(4_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+		Weight::from_parts(135_040_000, 27115)
+			.saturating_add(Weight::from_parts(26_519_647, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(15_164_356, 0).saturating_mul(v.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2593).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 17901).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 26125).saturating_mul(v.into()))
 	}
 	fn select_aggregation_set(n: u32, ) -> Weight {
-		Weight::from_parts(20_888_000, 3670)
-			.saturating_add(Weight::from_parts(10_371_473, 0).saturating_mul(n.into()))
+		Weight::from_parts(13_046_000, 3670)
+			.saturating_add(Weight::from_parts(6_524_329, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(Weight::from_parts(0, 2593).saturating_mul(n.into()))
 	}
 	fn draw_seed() -> Weight {
-		Weight::from_parts(30_000_000, 1000)
+		Weight::from_parts(14_787_000, 1998)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn activate_run_config() -> Weight {
-		Weight::from_parts(12_905_000, 1629)
+		Weight::from_parts(8_431_000, 1674)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn prune_window(n: u32, v: u32, ) -> Weight {
-		Weight::from_parts(32_828_000, 3493)
-			.saturating_add(Weight::from_parts(6_633_259, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(3_444_104, 0).saturating_mul(v.into()))
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
+		Weight::from_parts(49_805_000, 3497)
+			.saturating_add(Weight::from_parts(4_038_835, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(4_175_325, 0).saturating_mul(v.into()))
+			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(ParityDbWeight::get().writes(3_u64))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(v.into())))
+			.saturating_add(ParityDbWeight::get().writes(21_u64))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(v.into())))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2615).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(0, 17901).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 26125).saturating_mul(v.into()))
 	}
 }

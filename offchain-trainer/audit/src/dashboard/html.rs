@@ -342,7 +342,7 @@ pub fn window(view: &WindowView) -> String {
 			let _ = write!(
 				html,
 				r#"<p class="empty">Not closed yet (closes at the first block of window {}).</p>"#,
-				w + 2
+				w + 3
 			);
 		}
 		Some(ranking) => {
@@ -367,6 +367,74 @@ pub fn window(view: &WindowView) -> String {
 			html.push_str("</tbody></table>");
 		}
 	};
+
+	// How the window was scored: seed, assignment, commit and reveal, quorum, canonical θ.
+	html.push_str("<h2>Scoring</h2>");
+	match &r.seed {
+		None => {
+			let _ = write!(
+				html,
+				r#"<p class="empty">No seed yet (drawn at the first block of window {}).</p>"#,
+				w + 1
+			);
+		}
+		Some(seed) => {
+			let _ = write!(
+				html,
+				r#"<p id="seed">seed <code>{}</code> drawn at block {} · {} validators · {} per miner · quorum {}</p>"#,
+				seed.seed,
+				seed.drawn_at,
+				seed.validators.len(),
+				seed.scorers_per_miner,
+				seed.quorum
+			);
+		}
+	}
+	match &r.outcome {
+		None => html.push_str(r#"<p class="empty">Canonical θ: window not closed.</p>"#),
+		Some(o) => {
+			let canonical = o
+				.canonical_theta
+				.map_or("no majority".to_string(), |h| format!("<code>{h}</code>"));
+			let _ = write!(html, r#"<p id="canonical-theta">canonical θ {canonical}</p>"#);
+			if !o.below_quorum.is_empty() {
+				html.push_str(r#"<p id="below-quorum">below quorum (not rated):"#);
+				for m in &o.below_quorum {
+					let _ = write!(html, " {}", miner_link(m));
+				}
+				html.push_str("</p>");
+			}
+		}
+	}
+	if !r.score_commits.is_empty() {
+		html.push_str(r#"<table id="score-commits"><thead><tr><th>validator</th><th>commitment</th><th>committed</th><th>revealed</th><th>θ measured on</th></tr></thead><tbody>"#);
+		for c in &r.score_commits {
+			let theta = r.scores.iter().find(|v| v.validator == c.validator);
+			let _ = write!(
+				html,
+				"<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+				account_span(&c.validator),
+				c.commitment,
+				c.committed_at,
+				c.revealed_at.map_or("not revealed".to_string(), |b| b.to_string()),
+				theta.map_or(String::new(), |v| format!("<code>{}</code>", v.theta_hash))
+			);
+		}
+		html.push_str("</tbody></table>");
+	}
+	if !r.assignments.is_empty() {
+		html.push_str(r#"<table id="assignments"><thead><tr><th>miner</th><th>assigned validators</th></tr></thead><tbody>"#);
+		for a in &r.assignments {
+			let validators: Vec<String> = a.validators.iter().map(account_span).collect();
+			let _ = write!(
+				html,
+				"<tr><td>{}</td><td>{}</td></tr>",
+				miner_link(&a.miner),
+				validators.join(" ")
+			);
+		}
+		html.push_str("</tbody></table>");
+	}
 
 	html.push_str("<h2>Aggregation set</h2>");
 	match &r.aggregation_set {

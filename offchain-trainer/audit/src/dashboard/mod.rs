@@ -384,7 +384,7 @@ async fn api_index() -> Json<serde_json::Value> {
 			"/api/leaderboard": "every miner's standing with an ordinal trend (gauntlet-audit leaderboard)",
 			"/api/miner/{ss58}?windows=N": "a miner's standing, rating history and per-window evidence",
 			"/api/history/{ss58}?from=W&to=W": "a miner's rating snapshots (gauntlet-audit history)",
-			"/api/window/{W}": "commitments, scores, ranking and aggregation set (gauntlet-audit window)",
+			"/api/window/{W}": "commitments, seed, assignments, score commitments and reveals, scores with their losses, ranking, outcome and aggregation set (gauntlet-audit window)",
 			"/api/config": "the run configuration in force (gauntlet-audit config)",
 		}
 	}))
