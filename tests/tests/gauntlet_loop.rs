@@ -38,7 +38,7 @@ async fn honest_miners_and_a_validator_train_score_and_stay_in_sync() -> Result<
 		.map(|s| Signer::from_uri(s).map(|s| s.account_id()))
 		.collect::<Result<_, _>>()?;
 
-	// The first window every miner committed in, then WINDOWS more, closed (rated at W+2).
+	// The first window every miner committed in, then WINDOWS more, closed (rated at W+3).
 	let first = wait_for("every miner's first commitment", Duration::from_secs(240), || async {
 		for t in &trainers {
 			t.check_running()?;

@@ -129,7 +129,24 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		}
 		let synced = sync.stop_and_record();
 		// One host copy of θ for the journal's hash and for `global.safetensors` below.
-		let theta = global.host_weights();
+		let mut theta = global.host_weights();
+		// A θ split from the miners' (a set member's payload this validator could not fetch
+		// while they could) is repaired as a miner repairs its own: where miners announced
+		// θ_target, a majority with another checkpoint hash wins. Counting announcers is what
+		// issue 19's canonical θ is to replace.
+		if let Some(theirs) = split_from_miners(&at, &me, &theta, target).await {
+			match replay::load_checkpoint_of(&at, &p2p, &mut global, target, Some(theirs)).await {
+				Ok(true) => {
+					tracing::warn!(window = target, "θ differed from the miners'; took theirs");
+					theta = global.host_weights();
+					history.push(target, global.sample());
+				}
+				Ok(false) => {
+					tracing::warn!(window = target, "θ differs from the miners'; theirs not loaded")
+				}
+				Err(e) => tracing::warn!(window = target, error = %e, "θ differs from the miners'"),
+			}
+		}
 		let mut entry = JournalEntry {
 			window: target,
 			role: "validator".into(),
@@ -228,6 +245,23 @@ fn inflate(
 		tracing::warn!(%miner, gradient_score = score.gradient_score, "inflated (dishonest validator)");
 	}
 	scores
+}
+
+/// The checkpoint hash most other announcers gave for θ_`window`, when this validator's `theta`
+/// serialises to another (see [`replay::majority_disagrees`]); `None` when nobody else announced.
+async fn split_from_miners(
+	at: &ChainAt,
+	me: &AccountId,
+	theta: &[crate::sparseloco::Tensor],
+	window: Window,
+) -> Option<[u8; 32]> {
+	let record = at.window_record(window).await.ok()??;
+	if record.checkpoints.iter().all(|a| &a.announcer == me) {
+		return None;
+	}
+	let bytes = checkpoint_bytes_of(theta, window).ok()?;
+	let mine = crate::p2p::Commitment::of(&bytes).hash;
+	replay::majority_disagrees(at, window, me, mine, false).await.ok().flatten()
 }
 
 /// Seals `scores` of `window` against θ `theta_hash`, saves them, then commits to them. Saved
