@@ -188,6 +188,12 @@ impl GlobalModel {
 /// BLAKE3 of θ given as host arrays (every tensor's name, then its f32 bytes, in parameter
 /// order): equal across peers iff their global weights are bit-identical.
 pub fn weights_hash_of(theta: &[Array]) -> [u8; 32] {
+	weights_hash_in_order(theta)
+}
+
+/// [`weights_hash_of`] over tensors given one by one in parameter order (a parsed checkpoint's,
+/// checked before they are loaded).
+pub fn weights_hash_in_order<'a>(theta: impl IntoIterator<Item = &'a Array>) -> [u8; 32] {
 	let mut state = blake3::Hasher::new();
 	// Block by block: no second copy of θ as bytes.
 	let mut bytes = Vec::with_capacity(4 * HASH_BLOCK);

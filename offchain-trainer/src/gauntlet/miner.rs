@@ -460,7 +460,9 @@ async fn sync_window(
 					window = w,
 					"θ differs from the other miners' checkpoints; taking theirs"
 				);
-				if replay::load_checkpoint_of(at, p2p, &mut state.global, w, Some(theirs)).await? {
+				if replay::load_checkpoint_of(at, p2p, &mut state.global, w, Some(theirs), None)
+					.await?
+				{
 					state.recovering = false;
 				}
 			}

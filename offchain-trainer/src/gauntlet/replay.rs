@@ -298,11 +298,13 @@ pub fn checkpoint_bytes_of(theta: &[Array], window: Window) -> Result<Vec<u8>, R
 }
 
 /// Loads checkpoint `bytes` of θ_`window` into `global`; refuses a checkpoint whose tensors or
-/// window do not match, leaving `global` unchanged.
+/// window do not match, or, when `weights` is given, whose weights hash
+/// ([`super::global_model::weights_hash_of`]) is another, leaving `global` unchanged.
 pub fn load_checkpoint_bytes(
 	bytes: &[u8],
 	window: Window,
 	global: &mut GlobalModel,
+	weights: Option<[u8; 32]>,
 ) -> Result<(), ReplayError> {
 	let bad = |m: String| ReplayError::Checkpoint(m);
 	let (arrays, metadata) =
@@ -313,7 +315,7 @@ pub fn load_checkpoint_bytes(
 	let mut by_name: HashMap<&str, &crate::sparseloco::Tensor> =
 		arrays.iter().map(|a| (a.name.as_str(), a)).collect();
 	let model = global.model();
-	let mut values = Vec::with_capacity(model.params().len());
+	let mut ordered = Vec::with_capacity(model.params().len());
 	for (name, p) in model.names().iter().zip(model.params()) {
 		let a =
 			by_name.remove(name.as_str()).ok_or_else(|| bad(format!("tensor {name} missing")))?;
@@ -324,11 +326,17 @@ pub fn load_checkpoint_bytes(
 		if a.data.iter().any(|v| !v.is_finite()) {
 			return Err(bad(format!("{name} holds a non-finite value")));
 		}
-		values.push(to_tch(a, model.device()));
+		ordered.push(a);
 	}
 	if let Some(extra) = by_name.keys().next() {
 		return Err(bad(format!("unknown tensor {extra}")));
 	}
+	if weights
+		.is_some_and(|w| w != super::global_model::weights_hash_in_order(ordered.iter().copied()))
+	{
+		return Err(bad("its weights hash is not the one asked for".into()));
+	}
+	let values: Vec<_> = ordered.into_iter().map(|a| to_tch(a, model.device())).collect();
 	model.assign(&values);
 	global.set_window(window);
 	Ok(())
@@ -345,21 +353,23 @@ pub async fn load_peer_checkpoint(
 	let head = at.head().window;
 	let oldest = head.saturating_sub(CHECKPOINT_LOOKBACK).max(global.window() + 1);
 	for window in (oldest..=head).rev() {
-		if load_checkpoint_of(at, p2p, global, window, None).await? {
+		if load_checkpoint_of(at, p2p, global, window, None, None).await? {
 			return Ok(Some(window));
 		}
 	}
 	Ok(None)
 }
 
-/// Loads θ_`window` from a checkpoint announced for `window` (only one hashing to `hash`, if
-/// given), trying each announcer in turn. Returns whether one was loaded.
+/// Loads θ_`window` from a checkpoint announced for `window` (only one whose bytes hash to
+/// `hash`, and whose weights hash to `weights`, when given), trying each announcer in turn.
+/// Returns whether one was loaded.
 pub async fn load_checkpoint_of(
 	at: &ChainAt,
 	p2p: &P2pHandle,
 	global: &mut GlobalModel,
 	window: Window,
 	hash: Option<[u8; 32]>,
+	weights: Option<[u8; 32]>,
 ) -> Result<bool, ReplayError> {
 	let Some(record) = at.window_record(window).await? else { return Ok(false) };
 	for announcement in &record.checkpoints {
@@ -370,7 +380,7 @@ pub async fn load_checkpoint_of(
 		let commitment =
 			Commitment { hash: announcement.checkpoint_hash.0, size: announcement.checkpoint_size };
 		match p2p.fetch(endpoint.peer_id, &endpoint.addrs, window, commitment).await {
-			Ok(bytes) => match load_checkpoint_bytes(&bytes, window, global) {
+			Ok(bytes) => match load_checkpoint_bytes(&bytes, window, global, weights) {
 				Ok(()) => {
 					tracing::info!(window, from = %announcement.announcer, "loaded a peer checkpoint");
 					return Ok(true);
@@ -410,4 +420,35 @@ pub async fn majority_disagrees(
 /// Where a peer keeps its own resumable checkpoint.
 pub fn local_checkpoint_dir(state_dir: &Path) -> PathBuf {
 	state_dir.join("checkpoint")
+}
+
+#[cfg(test)]
+mod tests {
+	use super::super::global_model::weights_hash_of;
+	use super::*;
+	use crate::model::{ModelConfig, Precision};
+	use crate::training::TrainableModel;
+
+	fn global(seed: i64) -> GlobalModel {
+		let config = ModelConfig::builtin("tiny").unwrap();
+		let model = TrainableModel::new(&config, tch::Device::Cpu, Precision::Auto, seed);
+		GlobalModel::new(model, 0, seed as u64, usize::MAX)
+	}
+
+	/// What `verify` (and any loader given a trusted θ) relies on: a checkpoint whose weights are
+	/// not the asked-for ones is refused before anything is assigned.
+	#[test]
+	fn a_checkpoint_with_other_weights_than_asked_is_refused_and_changes_nothing() {
+		let theta = global(1).host_weights();
+		let bytes = checkpoint_bytes_of(&theta, 3).unwrap();
+		let right = weights_hash_of(&theta);
+		let mut target = global(2);
+		let before = weights_hash_of(&target.host_weights());
+		assert_ne!(before, right);
+		let refused = load_checkpoint_bytes(&bytes, 3, &mut target, Some([7; 32]));
+		assert!(matches!(refused, Err(ReplayError::Checkpoint(_))), "{refused:?}");
+		assert_eq!((weights_hash_of(&target.host_weights()), target.window()), (before, 0));
+		load_checkpoint_bytes(&bytes, 3, &mut target, Some(right)).unwrap();
+		assert_eq!((weights_hash_of(&target.host_weights()), target.window()), (right, 3));
+	}
 }

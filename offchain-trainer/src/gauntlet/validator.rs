@@ -81,7 +81,7 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 	let mut global = GlobalModel::new(model, 0, run_seed, max_payload);
 	if let Ok(bytes) = std::fs::read(&theta_file) {
 		let window = safetensors_window(&bytes).context("reading global.safetensors")?;
-		load_checkpoint_bytes(&bytes, window, &mut global).with_context(|| {
+		load_checkpoint_bytes(&bytes, window, &mut global, None).with_context(|| {
 			format!("loading {} (delete it to start afresh)", theta_file.display())
 		})?;
 		tracing::info!(window, "resuming from the saved global weights");
@@ -135,7 +135,9 @@ pub async fn run(args: ValidatorArgs) -> Result<()> {
 		// θ_target, a majority with another checkpoint hash wins. Counting announcers is what
 		// issue 19's canonical θ is to replace.
 		if let Some(theirs) = split_from_miners(&at, &me, &theta, target).await {
-			match replay::load_checkpoint_of(&at, &p2p, &mut global, target, Some(theirs)).await {
+			match replay::load_checkpoint_of(&at, &p2p, &mut global, target, Some(theirs), None)
+				.await
+			{
 				Ok(true) => {
 					tracing::warn!(window = target, "θ differed from the miners'; took theirs");
 					theta = global.host_weights();

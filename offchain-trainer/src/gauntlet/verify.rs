@@ -26,12 +26,9 @@ use gauntlet_chain::types::{Hash32, MinerScore, ValidatorScores};
 use gauntlet_chain::AccountId;
 use serde::Serialize;
 
-use crate::p2p::{Commitment, P2pHandle};
-
 use super::cli::PeerArgs;
-use super::global_model::{weights_hash_of, GlobalModel};
-use super::peers::miner_endpoint;
-use super::replay::{load_checkpoint_bytes, ContributionCache};
+use super::global_model::GlobalModel;
+use super::replay::{load_checkpoint_of, ContributionCache};
 use super::run_params::RunParams;
 use super::sync::SyncHistory;
 use super::validator::{score_window, ValidatorArgs};
@@ -174,7 +171,9 @@ async fn verify(args: &VerifyArgs) -> Result<Report> {
 				params.run_seed as i64,
 			);
 			let mut global = GlobalModel::new(model, 0, params.run_seed, max_payload);
-			let loaded = load_theta(&at, &p2p, &mut global, window, theta_hash).await?;
+			// Any announcer's checkpoint of θ_W whose weights are the ones the report names.
+			let loaded =
+				load_checkpoint_of(&at, &p2p, &mut global, window, None, Some(theta_hash)).await?;
 			slot.insert(loaded.then_some(global));
 		}
 		let submitted: Vec<_> = report
@@ -230,39 +229,6 @@ async fn verify(args: &VerifyArgs) -> Result<Report> {
 		}
 	}
 	Ok(Report { window, canonical_theta: record.outcome.and_then(|o| o.canonical_theta), rows })
-}
-
-/// Loads θ_`window` from a checkpoint announced for `window` whose weights hash to
-/// `theta_hash`, trying every announcer. Returns whether one was found.
-async fn load_theta(
-	at: &gauntlet_chain::ChainAt,
-	p2p: &P2pHandle,
-	global: &mut GlobalModel,
-	window: Window,
-	theta_hash: [u8; 32],
-) -> Result<bool> {
-	let record = at.window_record(window).await?.context("window record")?;
-	for announcement in &record.checkpoints {
-		let Ok(endpoint) = miner_endpoint(at, &announcement.announcer).await else { continue };
-		let commitment =
-			Commitment { hash: announcement.checkpoint_hash.0, size: announcement.checkpoint_size };
-		let bytes = match p2p.fetch(endpoint.peer_id, &endpoint.addrs, window, commitment).await {
-			Ok(bytes) => bytes,
-			Err(e) => {
-				tracing::info!(window, from = %announcement.announcer, error = %e, "checkpoint not fetched");
-				continue;
-			}
-		};
-		if let Err(e) = load_checkpoint_bytes(&bytes, window, global) {
-			tracing::info!(window, from = %announcement.announcer, error = %e, "checkpoint refused");
-			continue;
-		}
-		if weights_hash_of(&global.host_weights()) == theta_hash {
-			return Ok(true);
-		}
-		tracing::info!(window, from = %announcement.announcer, "checkpoint is another θ");
-	}
-	Ok(false)
 }
 
 /// One row: the revealed score against the recomputed one.
